@@ -1,0 +1,1 @@
+"""Neural models (PyTorch) registered by name."""
