@@ -38,7 +38,9 @@ UriArg = Annotated[
         "imagefolder:DIR, 'textcsv:reviews.csv?text=review&label=sentiment', openml:1590, hf:imdb"
     ),
 ]
-SpecArg = Annotated[Path, typer.Argument(help="Experiment spec (YAML), e.g. experiments/quick.yaml")]
+SpecArg = Annotated[
+    Path, typer.Argument(help="Experiment spec (YAML), e.g. experiments/quick.yaml")
+]
 
 
 def _print_json(payload: Any) -> None:

@@ -94,7 +94,7 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 def _load_builtin_models() -> None:
     # Imported for their registrations; cheap (heavy libraries load inside `build`).
-    import dlvsml.models.classical  # noqa: F401
+    import dlvsml.models.classical
     import dlvsml.models.neural  # noqa: F401
 
 
