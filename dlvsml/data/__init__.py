@@ -1,5 +1,29 @@
 """Data: datasets of three modalities from source URIs, fixed test splits, nested subsamples."""
 
+from dlvsml.data.builtin import builtin_catalogue
 from dlvsml.data.dataset import Dataset
+from dlvsml.data.loading import load_dataset
+from dlvsml.data.profile import profile_dataset
+from dlvsml.data.sources import SOURCES, parse_uri, source
+from dlvsml.data.splits import (
+    lcdb_anchors,
+    nested_subsamples,
+    resolve_train_sizes,
+    test_split,
+    train_validation_split,
+)
 
-__all__ = ["Dataset"]
+__all__ = [
+    "SOURCES",
+    "Dataset",
+    "builtin_catalogue",
+    "lcdb_anchors",
+    "load_dataset",
+    "nested_subsamples",
+    "parse_uri",
+    "profile_dataset",
+    "resolve_train_sizes",
+    "source",
+    "test_split",
+    "train_validation_split",
+]

@@ -1,0 +1,136 @@
+"""On-disk copies of loaded datasets, so a second load skips parsing, decoding and hashing.
+
+Entries live under ``$DLVSML_CACHE/datasets`` (default ``~/.cache/dlvsml``; ``off`` disables
+them): ``<key>.parquet`` (tabular, text) or ``<key>.npz`` (image) beside ``<key>.json``, which
+holds the metadata and the fingerprint. The key hashes the source URI (a file's resolved path)
+and, for file sources, the file's size and modification time, so an edited file reloads.
+A damaged or unwritable cache is skipped, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dlvsml.data.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+TARGET_COLUMN = "__dlvsml_target__"
+
+
+def cache_dir() -> Path | None:
+    """The folder of cached datasets, or None when ``DLVSML_CACHE=off``."""
+    configured = os.environ.get("DLVSML_CACHE", "").strip()
+    if configured.lower() == "off":
+        return None
+    base = Path(configured).expanduser() if configured else Path.home() / ".cache" / "dlvsml"
+    return base / "datasets"
+
+
+def file_stamp(path: Path) -> str | None:
+    """Size and mtime of a file, or of every file under a folder; None if it does not exist."""
+    if path.is_file():
+        stat = path.stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for item in sorted(path.rglob("*")):
+            if item.is_file():
+                stat = item.stat()
+                digest.update(
+                    f"{item.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns};".encode()
+                )
+        return digest.hexdigest()[:16]
+    return None
+
+
+def cache_key(identity: str, stamp: str | None) -> str:
+    return hashlib.sha256(f"{FORMAT_VERSION}|{identity}|{stamp}".encode()).hexdigest()[:24]
+
+
+def read_cached(key: str, source: str) -> Dataset | None:
+    """The cached dataset for ``key`` (its ``source`` set to the URI as now written), or None."""
+    folder = cache_dir()
+    if folder is None or not (folder / f"{key}.json").is_file():
+        return None
+    try:
+        meta = json.loads((folder / f"{key}.json").read_text())
+        X, y = _read_arrays(folder / key, meta["modality"])
+        return Dataset(
+            name=meta["name"],
+            modality=meta["modality"],
+            task=meta["task"],
+            X=X,
+            y=y,
+            source=source,
+            class_names=tuple(meta["class_names"]) if meta["class_names"] else None,
+            categorical=tuple(meta["categorical"]),
+            numeric=tuple(meta["numeric"]),
+            fingerprint=meta["fingerprint"],
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        log.debug("ignoring damaged cache entry %s: %s", key, exc)
+        return None
+
+
+def write_cached(key: str, dataset: Dataset) -> None:
+    """Store ``dataset`` under ``key``; data first, metadata last (its presence marks done)."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_arrays(folder / key, dataset)
+        meta = {
+            "name": dataset.name,
+            "modality": dataset.modality,
+            "task": dataset.task,
+            "source": dataset.source,
+            "class_names": list(dataset.class_names) if dataset.class_names else None,
+            "categorical": list(dataset.categorical),
+            "numeric": list(dataset.numeric),
+            "fingerprint": dataset.fingerprint,
+        }
+        _atomic_write(folder / f"{key}.json", lambda tmp: tmp.write_text(json.dumps(meta)))
+    except (OSError, ValueError, TypeError) as exc:
+        log.debug("not caching %s: %s", dataset.source, exc)
+
+
+def _write_arrays(stem: Path, dataset: Dataset) -> None:
+    if dataset.modality == "image":
+        _atomic_write(stem.with_suffix(".npz"), lambda tmp: np.savez(tmp, X=dataset.X, y=dataset.y))
+        return
+    if dataset.modality == "tabular":
+        frame = dataset.X.assign(**{TARGET_COLUMN: dataset.y})
+    else:
+        frame = pd.DataFrame({"text": dataset.X.astype(str), TARGET_COLUMN: dataset.y})
+    _atomic_write(stem.with_suffix(".parquet"), lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def _read_arrays(stem: Path, modality: str) -> tuple[pd.DataFrame | np.ndarray, np.ndarray]:
+    if modality == "image":
+        with np.load(stem.with_suffix(".npz"), allow_pickle=False) as archive:
+            return archive["X"], archive["y"]
+    frame = pd.read_parquet(stem.with_suffix(".parquet"))
+    y = frame.pop(TARGET_COLUMN).to_numpy()
+    if modality == "tabular":
+        return frame, y
+    return frame["text"].to_numpy(dtype=object), y
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,43 @@
+"""``load_dataset(uri)``: parse, then memo (this process), disk cache, or the scheme's loader."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from dlvsml.data import builtin, images, remote, tabular, text  # noqa: F401  (register schemes)
+from dlvsml.data.cache import cache_key, file_stamp, read_cached, write_cached
+from dlvsml.data.dataset import Dataset
+from dlvsml.data.sources import SOURCES, SourceURI, parse_uri
+
+MEMO_SIZE = 16
+_memo: OrderedDict[str, Dataset] = OrderedDict()
+
+
+def load_dataset(uri: str) -> Dataset:
+    """The Dataset a source URI names, e.g. ``load_dataset("builtin:digits")``.
+
+    Repeated calls in one process return the same object (so per-dataset caches keyed by it
+    hit); across processes the on-disk cache skips parsing and hashing.
+    """
+    parsed = parse_uri(uri)
+    key = _key(parsed)
+    if key in _memo:
+        _memo.move_to_end(key)
+        return _memo[key]
+    dataset = read_cached(key, uri)
+    if dataset is None:
+        dataset = SOURCES[parsed.scheme].loader(parsed)
+        write_cached(key, dataset)
+    _memo[key] = dataset
+    while len(_memo) > MEMO_SIZE:
+        _memo.popitem(last=False)
+    return dataset
+
+
+def _key(parsed: SourceURI) -> str:
+    """A cache key; file sources use the resolved path and the file's size and mtime."""
+    params = "&".join(f"{k}={v}" for k, v in sorted(parsed.params.items()))
+    if not SOURCES[parsed.scheme].local:
+        return cache_key(f"{parsed.scheme}:{parsed.path}?{params}", None)
+    path = parsed.local_path().resolve()
+    return cache_key(f"{parsed.scheme}:{path}?{params}", file_stamp(path))

@@ -1,0 +1,137 @@
+"""Tables: ``file:PATH?target=COL`` (CSV, CSV.gz, Parquet) and the DataFrame-to-Dataset step.
+
+The target is the ``target`` parameter, else a column named ``target``, else the last column.
+Every other column is a feature: numeric columns stay numeric, the rest (strings, booleans,
+categories) are categorical, kept as ``str``/``category`` with missing values left missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from dlvsml.data.dataset import Dataset
+from dlvsml.data.sources import SourceURI, source
+from dlvsml.data.targets import encode_target, missing_target_rows
+from dlvsml.errors import DataError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@source("file", local=True)
+def load_table_file(uri: SourceURI) -> Dataset:
+    uri.check_params(("target", "task"))
+    path = existing_file(uri)
+    frame = read_table(path, uri.text)
+    return frame_to_dataset(
+        frame,
+        name=dataset_name(path),
+        source=uri.text,
+        target=uri.param("target"),
+        task=uri.param("task"),
+    )
+
+
+def existing_file(uri: SourceURI) -> Path:
+    """The URI's path, or a DataError saying it is missing or a folder."""
+    path = uri.local_path()
+    if not path.exists():
+        raise DataError(f"{uri.text}: no such file {str(path)!r} (from {Path.cwd()})")
+    if not path.is_file():
+        raise DataError(f"{uri.text}: {str(path)!r} is a folder, not a file")
+    return path
+
+
+def dataset_name(path: Path) -> str:
+    """``reviews`` for ``reviews.csv.gz``: the file name without its data suffixes."""
+    name = path.name
+    for suffix in (*CSV_SUFFIXES, *PARQUET_SUFFIXES, ".npz", ".gz"):
+        name = name.removesuffix(suffix)
+    return name or path.name
+
+
+def read_table(path: Path, where: str) -> pd.DataFrame:
+    """Read CSV (optionally gzipped, ``.tsv`` tab-separated) or Parquet into a DataFrame."""
+    name = path.name.lower()
+    try:
+        if name.endswith(PARQUET_SUFFIXES):
+            return pd.read_parquet(path)
+        if name.endswith(CSV_SUFFIXES):
+            return pd.read_csv(path, sep="\t" if ".tsv" in name else ",", low_memory=False)
+    except (OSError, ValueError, UnicodeDecodeError, EOFError, pd.errors.ParserError) as exc:
+        kind = "Parquet" if name.endswith(PARQUET_SUFFIXES) else "CSV"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{where}: cannot read {str(path)!r} as {kind} ({first_line}); "
+            "check that the file is complete and in that format"
+        ) from None
+    supported = ", ".join((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
+    raise DataError(f"{where}: unsupported file type {path.name!r}; use one of {supported}")
+
+
+def frame_to_dataset(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    source: str,
+    target: str | None = None,
+    task: str | None = None,
+) -> Dataset:
+    """A tabular Dataset from a DataFrame holding features and a target column."""
+    frame = frame.rename(columns=str)
+    if frame.empty:
+        raise DataError(f"{source}: the table has no rows")
+    column = pick_target(frame, target, source)
+    keep = missing_target_rows(frame[column], source)
+    frame = frame.loc[keep].reset_index(drop=True)
+    encoded = encode_target(frame[column], f"{source} (target {column!r})", task)
+    features = frame.drop(columns=[column])
+    if features.shape[1] == 0:
+        raise DataError(f"{source}: the table has only the target column {column!r}; no features")
+    features = features.apply(_normalise_column)
+    categorical = tuple(c for c in features.columns if is_categorical(features[c]))
+    numeric = tuple(c for c in features.columns if c not in categorical)
+    return Dataset(
+        name=name,
+        modality="tabular",
+        task=encoded.task,
+        X=features,
+        y=encoded.y,
+        source=source,
+        class_names=encoded.class_names,
+        categorical=categorical,
+        numeric=numeric,
+    )
+
+
+def pick_target(frame: pd.DataFrame, target: str | None, where: str) -> str:
+    """The ``target`` option, else a column named ``target``, else the last column."""
+    if target is None:
+        return "target" if "target" in frame.columns else str(frame.columns[-1])
+    return require_column(frame, target, where, option="target")
+
+
+def require_column(frame: pd.DataFrame, column: str, where: str, *, option: str) -> str:
+    """``column`` if the table has it, else a DataError listing the columns there are."""
+    if column not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:30]))
+        more = f" (and {frame.shape[1] - 30} more)" if frame.shape[1] > 30 else ""
+        raise DataError(
+            f"{where}: no column {column!r}; the columns are {columns}{more}; "
+            f"set ?{option}=COLUMN to one of them"
+        )
+    return column
+
+
+def is_categorical(column: pd.Series) -> bool:
+    """Non-numeric columns (strings, booleans, categories) are categorical."""
+    return pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column)
+
+
+def _normalise_column(column: pd.Series) -> pd.Series:
+    """Mixed ``object`` columns become ``str`` (missing values stay missing)."""
+    if column.dtype == object:
+        return column.astype("str")
+    return column
