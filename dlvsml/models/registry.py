@@ -4,8 +4,8 @@ A model is added in one place, by registering a `ModelSpec`; the runner never na
 
 Example::
 
-    @register_model(name="ridge", family="classical", modalities={"tabular"}, tasks={"regression"})
-    def _ridge() -> ModelSpec: ...
+    register(ModelSpec(name="ridge", family="classical", modalities=frozenset({"tabular"}),
+                       tasks=frozenset({"regression"}), search_space=..., build=...))
 
 Every estimator a spec builds follows scikit-learn's contract and receives the raw features of
 its modality (DataFrame, uint8 image array, or object array of str); featurisation is part of the

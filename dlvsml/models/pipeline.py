@@ -1,0 +1,211 @@
+"""Pipelines that carry a validation split to the final step, and the wrappers learners need.
+
+`ModelPipeline.fit(X, y, validation_data=(X_val, y_val))` fits the featurisers on ``X`` only,
+transforms the validation rows with them and hands both to the final step when that step
+accepts ``validation_data`` (`EarlyStoppingClassifier` / `EarlyStoppingRegressor`). The boosters
+label-encode classes (XGBoost wants 0..K-1) and switch early stopping on only when a validation
+split is given. `CalibratedClassifier` gives a margin classifier (SVC) Platt-scaled probabilities.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import get_tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    assert_all_finite,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+ValidationData = tuple[Any, Any] | None
+
+
+def _accepts_validation(estimator: Any) -> bool:
+    return "validation_data" in inspect.signature(estimator.fit).parameters
+
+
+class ModelPipeline(Pipeline):
+    """A `Pipeline` whose ``fit`` forwards a transformed validation split to its final step."""
+
+    def fit(
+        self, X: Any, y: Any = None, validation_data: ValidationData = None, **params: Any
+    ) -> ModelPipeline:
+        final = self.steps[-1][1]
+        if validation_data is None or not _accepts_validation(final):
+            return super().fit(X, y, **params)
+        X_val, y_val = validation_data
+        for _, step in self.steps[:-1]:
+            X = step.fit_transform(X, y)
+            X_val = step.transform(X_val)
+        final.fit(X, y, validation_data=(X_val, y_val))
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        first = self.steps[0][1] if self.steps else None
+        if first is not None and first != "passthrough":
+            tags.input_tags.allow_nan = get_tags(first).input_tags.allow_nan
+            tags.input_tags.string = get_tags(first).input_tags.string
+            tags.input_tags.two_d_array = get_tags(first).input_tags.two_d_array
+        return tags
+
+
+def _xgboost_fit_args(booster: Any, eval_set: list, rounds: int | None) -> dict[str, Any]:
+    booster.set_params(early_stopping_rounds=rounds if eval_set else None)
+    return {"eval_set": eval_set, "verbose": False} if eval_set else {}
+
+
+def _lightgbm_fit_args(booster: Any, eval_set: list, rounds: int | None) -> dict[str, Any]:
+    import lightgbm
+
+    if not eval_set:
+        return {}
+    (X_val, y_val), *_ = eval_set
+    args: dict[str, Any] = {"eval_X": X_val, "eval_y": y_val}
+    if rounds:
+        args["callbacks"] = [lightgbm.early_stopping(rounds, verbose=False)]
+    return args
+
+
+# How each boosting library takes an early-stopping split, by the package the booster comes from.
+_EARLY_STOPPING: dict[str, Callable[[Any, list, int | None], dict[str, Any]]] = {
+    "xgboost": _xgboost_fit_args,
+    "lightgbm": _lightgbm_fit_args,
+}
+
+
+class _EarlyStopping(BaseEstimator):
+    """Fit a clone of ``estimator`` (XGBoost or LightGBM), early-stopping on validation data."""
+
+    def __init__(self, estimator: Any, early_stopping_rounds: int | None = 50) -> None:
+        self.estimator = estimator
+        self.early_stopping_rounds = early_stopping_rounds
+
+    def _fit(self, X: Any, y: np.ndarray, eval_set: list) -> None:
+        library = type(self.estimator).__module__.split(".")[0]
+        if library not in _EARLY_STOPPING:
+            raise TypeError(f"no early-stopping recipe for {type(self.estimator).__name__}")
+        check_consistent_length(X, y)
+        if X.shape[0] < 2:
+            raise ValueError(f"a booster needs at least 2 samples, got {X.shape[0]} sample")
+        booster = clone(self.estimator)
+        fit_args = _EARLY_STOPPING[library](booster, eval_set, self.early_stopping_rounds)
+        self.estimator_ = booster.fit(X, y, **fit_args)
+        self.n_features_in_ = X.shape[1]
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, ["estimator_"])
+        return self.estimator_.predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
+
+class EarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
+    """Classes come from ``y`` (any labels); the booster sees them as 0..K-1."""
+
+    def fit(
+        self, X: Any, y: Any, validation_data: ValidationData = None
+    ) -> EarlyStoppingClassifier:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self.encoder_ = LabelEncoder().fit(y)
+        self.classes_ = self.encoder_.classes_
+        if len(self.classes_) < 2:
+            raise ValueError("Classifier can't train when only one class is present.")
+        eval_set = []
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            y_val = np.asarray(y_val)
+            known = np.isin(y_val, self.classes_)
+            if known.any():
+                rows = np.flatnonzero(known)
+                eval_set = [(_take(X_val, rows), self.encoder_.transform(y_val[known]))]
+        self._fit(X, self.encoder_.transform(y), eval_set)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, ["estimator_"])
+        return self.estimator_.predict_proba(X)
+
+
+class EarlyStoppingRegressor(RegressorMixin, _EarlyStopping):
+    def fit(self, X: Any, y: Any, validation_data: ValidationData = None) -> EarlyStoppingRegressor:
+        y = column_or_1d(y, warn=True).astype(np.float64)
+        assert_all_finite(y, input_name="y")
+        eval_set = []
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            eval_set = [(X_val, np.asarray(y_val, dtype=np.float64))]
+        self._fit(X, y, eval_set)
+        return self
+
+
+class CalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """Sigmoid-calibrated probabilities from as many CV folds as the rarest class allows.
+
+    Replaces libsvm's ``probability=True`` (deprecated in scikit-learn 1.9) without failing on
+    the tiny classes of small cells: with a single example of some class, the sigmoid is fitted
+    on the training predictions instead (overconfident, but defined).
+    """
+
+    def __init__(self, estimator: Any, max_folds: int = 5, random_state: int | None = None) -> None:
+        self.estimator = estimator
+        self.max_folds = max_folds
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> CalibratedClassifier:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2:
+            raise ValueError("Classifier can't train when only one class is present.")
+        folds = int(min(self.max_folds, counts.min()))
+        if folds >= 2:
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+            calibrated = CalibratedClassifierCV(clone(self.estimator), cv=splitter, ensemble=False)
+            self.calibrated_ = calibrated.fit(X, y)
+        else:
+            frozen = FrozenEstimator(clone(self.estimator).fit(X, y))
+            with warnings.catch_warnings():
+                # A frozen model ignores the folds, so a class too small to stratify is harmless.
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+                self.calibrated_ = CalibratedClassifierCV(frozen, ensemble=False).fit(X, y)
+        self.classes_ = self.calibrated_.classes_
+        self.n_features_in_ = self.calibrated_.n_features_in_
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, ["calibrated_"])
+        return self.calibrated_.predict_proba(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _take(X: Any, rows: np.ndarray) -> Any:
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
