@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dlvsml import __version__
@@ -122,6 +123,96 @@ def models(as_json: JsonFlag = False) -> None:
     console.print(table)
 
 
+@app.command()
+def run(
+    spec_path: SpecArg,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Cells run in this many processes.")
+    ] = 1,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a spec's cells (tuned, tested, logged to MLflow); re-run to resume where it stopped."""
+    from dlvsml.runner import run_spec
+    from dlvsml.spec import load_spec
+
+    summary = run_spec(load_spec(spec_path), workers=workers, progress=not as_json)
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    table = Table("cells", "count", title=f"dlvsml run {summary.spec}", show_header=False)
+    table.add_row("planned", str(summary.planned))
+    table.add_row("already finished (skipped)", str(summary.already_done))
+    table.add_row("run now, finished", str(len(summary.finished)))
+    table.add_row("failed", str(len(summary.failed)))
+    table.add_row("not run (model refuses size)", str(len(summary.skipped)))
+    table.add_row("wall time", f"{summary.wall_seconds:.1f} s")
+    console.print(table)
+    for label, reason in summary.failed:
+        console.print(
+            f"[red]failed[/] {escape(label)}: {escape(reason)}", highlight=False, soft_wrap=True
+        )
+    console.print(f"results: dlvsml results {spec_path}   dashboard: dlvsml ui {spec_path}")
+
+
+@app.command()
+def results(
+    spec_path: SpecArg,
+    as_json: JsonFlag = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Show a spec's results as recorded in MLflow: one row per cell."""
+    from dlvsml.spec import load_spec
+    from dlvsml.tracking import results_frame, tracking_uri
+
+    spec = load_spec(spec_path)
+    frame = results_frame(spec.name, tracking_uri(spec))
+    if as_json:
+        sys.stdout.write((frame.to_json(orient="records", indent=2) if len(frame) else "[]") + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    if frame.empty:
+        console.print(f"no results for {spec.name!r} yet; run `dlvsml run {spec_path}`")
+        return
+    metric = "test_" + frame["metric"].dropna().iloc[0] if frame["metric"].notna().any() else None
+    columns = ["dataset", "train_size", "model", "seed", "status"]
+    columns += [c for c in (metric, "validation_score", "tuning_seconds") if c in frame]
+    table = Table(*columns, title=f"results of {spec.name}")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+def ui(
+    spec_path: Annotated[
+        Path | None, typer.Argument(help="Spec whose experiment to open (optional).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+) -> None:
+    """Open the MLflow dashboard of the project's store (Ctrl-C stops it)."""
+    import subprocess
+
+    from dlvsml.spec import load_spec
+    from dlvsml.tracking import experiment_id, runs_url, tracking_uri, ui_command
+
+    spec = load_spec(spec_path) if spec_path else None
+    uri = tracking_uri(spec)
+    experiment = experiment_id(spec.name, uri) if spec else None
+    console.print(f"MLflow UI for {uri}: {runs_url(host, port, experiment)}", soft_wrap=True)
+    sys.stdout.flush()
+    with subprocess.Popen(ui_command(uri, host, port)) as server:
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            server.terminate()
+            server.wait()
+
+
 def _print_mapping(mapping: dict[str, Any], title: str) -> None:
     table = Table("field", "value", title=title, show_header=False)
     for key, value in mapping.items():
@@ -135,7 +226,9 @@ def main() -> None:
     try:
         app()
     except DlvsmlError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; re-run the same command to resume where it stopped")

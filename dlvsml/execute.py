@@ -1,0 +1,224 @@
+"""Run one cell: slice its rows, tune its model, score the best model once on the test split.
+
+`run_cell` never raises for a failing cell: a model error, a cell past ``cell_timeout`` or a
+diverged net becomes a FAILED `CellResult` with its reason, so the suite goes on. It runs the same
+in the runner's process and in worker processes (everything it takes and returns pickles).
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dlvsml.data import load_dataset
+from dlvsml.errors import DataError
+from dlvsml.metrics import predict, resolve_metric, task_metrics
+from dlvsml.models import ModelContext, get_model
+from dlvsml.plan import Cell, cell_indices
+from dlvsml.resources import limit_threads, peak_memory_mb, reset_peak_memory
+from dlvsml.spec import ExperimentSpec
+from dlvsml.tuning import CellData, TrialRecord, storage_url, tune
+
+# Events a running cell reports: ("trial", key, trial number, best validation score so far).
+Reporter = Callable[[tuple[Any, ...]], None]
+
+
+class CellTimeout(BaseException):
+    """Raised by the alarm when a cell runs past ``cell_timeout`` (not an Exception, so model
+    code that catches Exception cannot swallow it)."""
+
+
+@dataclass
+class CellResult:
+    """Everything the tracker records about a cell."""
+
+    cell: Cell
+    status: str  # finished | failed
+    reason: str | None = None
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    metric: str = ""
+    validation_score: float | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    best_params: dict[str, Any] = field(default_factory=dict)
+    trials: list[TrialRecord] = field(default_factory=list)
+    measurements: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    indices: dict[str, str] = field(default_factory=dict)
+    history: list[dict[str, Any]] | None = None
+    y_test: np.ndarray | None = None
+    y_pred: np.ndarray | None = None
+    class_names: tuple[str, ...] | None = None
+
+
+def run_cell(
+    spec: ExperimentSpec, cell: Cell, n_threads: int = 1, report: Reporter | None = None
+) -> CellResult:
+    """Tune and test one cell; failures come back as a FAILED result with the reason."""
+    result = CellResult(cell=cell, status="failed", started_at=time.time())
+    try:
+        with _alarm(spec.cell_timeout):
+            _run(spec, cell, n_threads, report, result)
+        result.status = "finished"
+    except CellTimeout:
+        result.reason = f"exceeded cell_timeout of {spec.cell_timeout:g} s"
+    except Exception as exc:  # the suite goes on; the reason is recorded
+        result.reason = f"{type(exc).__name__}: {exc}"[:1000]
+        result.trials = getattr(exc, "trials", result.trials)  # TuningFailed: the failed trials
+    result.ended_at = time.time()
+    return result
+
+
+def _run(
+    spec: ExperimentSpec,
+    cell: Cell,
+    n_threads: int,
+    report: Reporter | None,
+    result: CellResult,
+) -> None:
+    limit_threads(n_threads)
+    dataset = load_dataset(cell.dataset_uri)
+    if dataset.fingerprint != cell.fingerprint:
+        raise DataError(
+            f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
+        )
+    indices = cell_indices(dataset, spec, cell)
+    result.indices = indices.digests()
+    X_train, y_train = dataset.take(indices.train)
+    X_val, y_val = dataset.take(indices.validation)
+    X_test, y_test = dataset.take(indices.test)
+    model = get_model(cell.model)
+    context = ModelContext(
+        modality=dataset.modality,
+        task=dataset.task,
+        n_classes=dataset.n_classes,
+        categorical=dataset.categorical,
+        numeric=dataset.numeric,
+        image_shape=dataset.image_shape,
+        seed=cell.seed,
+        device=spec.device,
+        n_threads=n_threads,
+        train_size=cell.train_size,
+    )
+    result.metric = resolve_metric(spec.metric, dataset.task)
+    on_trial = None if report is None else (lambda n, best: report(("trial", cell.key, n, best)))
+    resident_mb = reset_peak_memory()
+    outcome = tune(
+        cell.key,
+        model,
+        context,
+        CellData(X_train, y_train, X_val, y_val),
+        metric=result.metric,
+        budget=spec.budget,
+        storage=storage_url(spec),
+        on_trial=on_trial,
+    )
+    result.trials = outcome.trials
+    predictions = predict(outcome.estimator, X_test, dataset.task, dataset.n_classes)
+    if not np.all(np.isfinite(predictions.y_pred.astype(float))):
+        raise FloatingPointError("the best model predicts NaN or inf on the test split")
+    result.device = _device(outcome.estimator, cell.family, spec.device)
+    price = spec.prices.gpu_hour if result.device.startswith("cuda") else spec.prices.cpu_hour
+    result.validation_score = outcome.validation_score
+    result.test_metrics = task_metrics(dataset.task, y_test, predictions, dataset.n_classes)
+    result.best_params = outcome.params
+    result.measurements = {
+        "tuning_seconds": outcome.tuning_seconds,
+        "fit_seconds": outcome.fit_seconds,
+        "predict_seconds_per_1k": predictions.predict_seconds * 1000 / max(1, len(y_test)),
+        "peak_memory_mb": peak_memory_mb(),
+        "memory_growth_mb": max(0.0, peak_memory_mb() - resident_mb),
+        "cost_usd": outcome.tuning_seconds / 3600 * price,
+        **_size(outcome.estimator),
+        **_trial_counts(outcome.trials),
+    }
+    result.history = _history(outcome.estimator)
+    result.y_test, result.y_pred = y_test, predictions.y_pred
+    result.class_names = dataset.class_names
+
+
+@contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """Raise `CellTimeout` after ``seconds`` (signals need the main thread; elsewhere no limit)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise CellTimeout
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+
+
+def _device(estimator: Any, family: str, requested: str) -> str:
+    found = _attribute(estimator, "device_")
+    if found is not None:
+        return str(found)
+    if family == "neural" and requested == "auto" and "torch" in sys.modules:
+        return "cuda" if sys.modules["torch"].cuda.is_available() else "cpu"
+    return requested if family == "neural" and requested != "auto" else "cpu"
+
+
+def _size(estimator: Any) -> dict[str, float]:
+    """Parameter count of a torch model, else the pickled size of the fitted model in bytes."""
+    if "torch" in sys.modules:
+        module = _torch_module(estimator, sys.modules["torch"].nn.Module)
+        if module is not None:
+            return {"param_count": float(sum(p.numel() for p in module.parameters()))}
+    try:
+        return {"model_bytes": float(len(pickle.dumps(estimator)))}
+    except Exception:  # an unpicklable model has no byte size to report
+        return {}
+
+
+def _torch_module(estimator: Any, module_type: type) -> Any:
+    for part in _parts(estimator):
+        for value in vars(part).values():
+            if isinstance(value, module_type):
+                return value
+    return None
+
+
+def _attribute(estimator: Any, name: str) -> Any:
+    for part in _parts(estimator):
+        if getattr(part, name, None) is not None:
+            return getattr(part, name)
+    return None
+
+
+def _parts(estimator: Any) -> list[Any]:
+    """The estimator and, for a scikit-learn Pipeline, its steps."""
+    steps = getattr(estimator, "steps", None)
+    return [estimator, *(step for _, step in steps)] if steps else [estimator]
+
+
+def _history(estimator: Any) -> list[dict[str, Any]] | None:
+    history = _attribute(estimator, "history_")
+    if history is None:
+        return None
+    if isinstance(history, dict):  # columns -> rows
+        keys = list(history)
+        return [dict(zip(keys, row, strict=False)) for row in zip(*history.values(), strict=False)]
+    return [dict(row) for row in history]
+
+
+def _trial_counts(trials: list[TrialRecord]) -> dict[str, float]:
+    counts = {"n_trials": float(len(trials))}
+    for state in ("COMPLETE", "PRUNED", "FAIL"):
+        counts[f"n_trials_{state.lower()}"] = float(sum(t.state == state for t in trials))
+    return counts

@@ -1,0 +1,222 @@
+"""Expand a spec into cells: dataset × train size × model × seed, each with a stable key.
+
+A cell key hashes everything that changes what a cell computes (data fingerprint, size, model,
+seed, budget, metric, split settings), so it names the cell everywhere: the MLflow tag the runner
+resumes from and the Optuna study that holds its trials. Change the data or the budget and the
+key changes; re-run the same spec and nothing is recomputed.
+
+Example::
+
+    plan = plan_cells(load_spec("experiments/quick.yaml"))
+    [cell.label for cell in plan.cells][:2]  # ['breast_cancer/100/linear/0', ...]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from dlvsml.data import (
+    Dataset,
+    load_dataset,
+    nested_subsamples,
+    resolve_train_sizes,
+    test_split,
+    train_validation_split,
+)
+from dlvsml.errors import SpecError
+from dlvsml.metrics import resolve_metric
+from dlvsml.models import ModelSpec, get_model, models_for
+from dlvsml.spec import ExperimentSpec, Split
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: tune one model on one subsample of one dataset (picklable)."""
+
+    key: str
+    dataset_uri: str
+    dataset: str
+    fingerprint: str
+    modality: str
+    task: str
+    train_size: int
+    model: str
+    family: str
+    seed: int
+
+    @property
+    def label(self) -> str:
+        """The name a person reads: ``dataset/size/model/seed`` (the MLflow run name)."""
+        return f"{self.dataset}/{self.train_size}/{self.model}/{self.seed}"
+
+
+@dataclass(frozen=True)
+class SkippedCell:
+    """A cell the plan will not run, and why (reported, never silently dropped)."""
+
+    cell: Cell
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: list[Cell]
+    skipped: list[SkippedCell]
+
+
+@dataclass(frozen=True)
+class CellIndices:
+    """Row positions into the dataset; validation is carved from the subsample, never the test."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+    def digests(self) -> dict[str, str]:
+        """Short hashes that let a test (or a reader) compare subsamples across models."""
+        return {
+            f"{part}_indices_sha": _digest(np.sort(getattr(self, part)))
+            for part in ("train", "validation", "test")
+        }
+
+
+def plan_cells(spec: ExperimentSpec) -> Plan:
+    """Every cell of a spec, in dataset, seed, size, model order; loads each dataset once."""
+    cells: list[Cell] = []
+    skipped: list[SkippedCell] = []
+    for uri in spec.datasets:
+        dataset = load_dataset(uri)
+        pool, _ = _test_split(dataset, spec.split)
+        sizes, too_large = _sizes(spec, dataset, len(pool))
+        models = _models(spec, dataset)
+        for seed in spec.seeds:
+            for size in sorted([*sizes, *too_large]):
+                for model in models:
+                    cell = _cell(spec, uri, dataset, size, model, seed)
+                    reason = _refusal(model, size, len(pool))
+                    if reason:
+                        skipped.append(SkippedCell(cell, reason))
+                    else:
+                        cells.append(cell)
+    return Plan(cells, skipped)
+
+
+def _sizes(spec: ExperimentSpec, dataset: Dataset, pool_size: int) -> tuple[list[int], list[int]]:
+    """Sizes that fit the pool, and counts too large for this dataset (skipped, not an error:
+    one spec covers datasets of very different sizes)."""
+    if spec.train_sizes == "lcdb":
+        return _resolve(spec.train_sizes, dataset, pool_size), []
+    too_large = sorted({s for s in spec.train_sizes if isinstance(s, int) and s > pool_size})
+    fitting = [s for s in spec.train_sizes if not (isinstance(s, int) and s > pool_size)]
+    return (_resolve(fitting, dataset, pool_size) if fitting else []), too_large
+
+
+def _resolve(sizes: Any, dataset: Dataset, pool_size: int) -> list[int]:
+    resolved = resolve_train_sizes(sizes, pool_size, n_classes=dataset.n_classes)
+    return [int(size) for size in resolved]
+
+
+def _refusal(model: ModelSpec, size: int, pool_size: int) -> str | None:
+    if size > pool_size:
+        return f"train size {size} exceeds the {pool_size} rows left after the test split"
+    if model.max_train_size is not None and size > model.max_train_size:
+        return f"{model.name} refuses train sizes above {model.max_train_size} (it scales badly)"
+    return None
+
+
+def cell_key(
+    spec: ExperimentSpec, fingerprint: str, task: str, train_size: int, model: str, seed: int
+) -> str:
+    """A 12-hex-digit hash of what the cell computes."""
+    payload = {
+        "fingerprint": fingerprint,
+        "train_size": int(train_size),
+        "model": model,
+        "seed": int(seed),
+        "budget": spec.budget.model_dump(),
+        "metric": resolve_metric(spec.metric, task),
+        "split": spec.split.model_dump(),
+    }
+    return _digest(json.dumps(payload, sort_keys=True).encode())
+
+
+def cell_indices(dataset: Dataset, spec: ExperimentSpec, cell: Cell) -> CellIndices:
+    """The train, validation and test rows of a cell; every model of the cell gets the same."""
+    pool, test = _test_split(dataset, spec.split)
+    subsample = _subsamples(dataset, spec, cell.seed)[cell.train_size]
+    y_sub = dataset.y[pool[subsample]]
+    train_pos, val_pos = train_validation_split(
+        y_sub, dataset.task, spec.split.validation_fraction, cell.seed
+    )
+    rows = pool[subsample]
+    return CellIndices(train=rows[train_pos], validation=rows[val_pos], test=test)
+
+
+def _cell(
+    spec: ExperimentSpec, uri: str, dataset: Dataset, size: int, model: ModelSpec, seed: int
+) -> Cell:
+    return Cell(
+        key=cell_key(spec, dataset.fingerprint, dataset.task, size, model.name, seed),
+        dataset_uri=uri,
+        dataset=dataset.name,
+        fingerprint=dataset.fingerprint,
+        modality=dataset.modality,
+        task=dataset.task,
+        train_size=size,
+        model=model.name,
+        family=model.family,
+        seed=seed,
+    )
+
+
+def _models(spec: ExperimentSpec, dataset: Dataset) -> list[ModelSpec]:
+    if spec.models == "all":
+        return models_for(dataset.modality, dataset.task)
+    chosen = [get_model(name) for name in spec.models]
+    fitting = [m for m in chosen if m.supports(dataset.modality, dataset.task)]
+    if not fitting:
+        usable = [m.name for m in models_for(dataset.modality, dataset.task)]
+        raise SpecError(
+            f"no model of {spec.models} supports {dataset.name} ({dataset.modality}, "
+            f"{dataset.task}); add one of {usable}"
+        )
+    return fitting
+
+
+def _test_split(dataset: Dataset, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    return _test_split_cached(dataset, split.test_fraction, split.test_cap)
+
+
+# Datasets hash by identity and the data layer memoises them, so these caches hit per process.
+@lru_cache(maxsize=64)
+def _test_split_cached(
+    dataset: Dataset, fraction: float, cap: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    pool, test = test_split(dataset.y, dataset.task, fraction=fraction, cap=cap, seed=0)
+    return np.asarray(pool), np.asarray(test)
+
+
+def _subsamples(dataset: Dataset, spec: ExperimentSpec, seed: int) -> dict[int, np.ndarray]:
+    pool, _ = _test_split(dataset, spec.split)
+    sizes = tuple(_sizes(spec, dataset, len(pool))[0])
+    return _subsamples_cached(dataset, spec.split, sizes, seed)
+
+
+@lru_cache(maxsize=256)
+def _subsamples_cached(
+    dataset: Dataset, split: Split, sizes: tuple[int, ...], seed: int
+) -> dict[int, np.ndarray]:
+    pool, _ = _test_split(dataset, split)
+    found = nested_subsamples(dataset.y[pool], list(sizes), dataset.task, seed)
+    return {int(size): np.asarray(positions) for size, positions in found.items()}
+
+
+def _digest(data: bytes | np.ndarray) -> str:
+    raw = data.tobytes() if isinstance(data, np.ndarray) else data
+    return hashlib.sha256(raw).hexdigest()[:12]

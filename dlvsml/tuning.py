@@ -1,0 +1,315 @@
+"""Tuning: one Optuna study per cell, persistent, so an interrupted cell continues where it was.
+
+The study is named by the cell key and lives in an RDB storage (``sqlite:///optuna.db`` in the
+working directory by default, any RDB URL from the spec's ``optuna_storage``). Only trials
+that gave a result (complete or pruned) count toward the budget, so a resumed study runs what is
+missing and no more, and a FAILED cell run again gets its budget again. TPE is seeded with the
+cell seed; trial 0 is the model's defaults; neural models (which report a higher-is-better
+score each epoch through ``ctx.trial``) are pruned by the median rule. A trial that raises is
+retried once, then recorded failed with its reason. Every model of a cell gets the same budget.
+
+Example::
+
+    outcome = tune(cell.key, get_model("linear"), context, data,
+                   metric="balanced_accuracy", budget=spec.budget, storage=storage_url(spec))
+    outcome.params, outcome.validation_score
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FixedTrial, FrozenTrial, TrialState
+
+from dlvsml.errors import TrackingError
+from dlvsml.metrics import direction, predict, score
+from dlvsml.models import ModelContext, ModelSpec, fit_estimator
+from dlvsml.spec import Budget, ExperimentSpec
+
+# Trials that count toward the budget: those that gave a result. Failed ones do not, so
+# re-running a FAILED cell (after fixing what broke it) gets its whole budget again.
+_COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+class EpochScorePruner(optuna.pruners.BasePruner):
+    """The median rule on per-epoch validation scores, where higher is better.
+
+    Neural trainers report a higher-is-better score each epoch whatever the cell's metric, so
+    Optuna's MedianPruner (which reads the study's direction) would prune the best trials of a
+    cell that minimises RMSE; this one compares scores the way the trainer means them.
+    """
+
+    def __init__(self, n_startup_trials: int = 2, n_warmup_steps: int = 2) -> None:
+        self.n_startup_trials, self.n_warmup_steps = n_startup_trials, n_warmup_steps
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps:
+            return False
+        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        others = [t.intermediate_values[step] for t in completed if step in t.intermediate_values]
+        if len(others) < self.n_startup_trials:
+            return False
+        value = trial.intermediate_values[step]
+        return math.isnan(value) or value < float(np.nanmedian(others))
+
+
+PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
+    "classical": optuna.pruners.NopPruner,
+    "neural": EpochScorePruner,
+}
+
+
+class TrialFailed(Exception):
+    """A trial that raised twice; Optuna records it FAIL and the study goes on."""
+
+
+class TuningFailed(RuntimeError):
+    """No trial of a cell completed; the message lists why, ``trials`` holds every trial."""
+
+    def __init__(self, message: str, trials: list[TrialRecord]) -> None:
+        super().__init__(message)
+        self.trials = trials
+
+
+@dataclass(frozen=True)
+class CellData:
+    """The rows a cell tunes on: train and validation, both carved from its subsample."""
+
+    X_train: Any
+    y_train: np.ndarray
+    X_val: Any
+    y_val: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as the tracker logs it (a nested MLflow run)."""
+
+    number: int
+    state: str
+    params: dict[str, Any]
+    value: float | None
+    seconds: float | None
+    reason: str | None = None
+
+
+@dataclass
+class TuningOutcome:
+    """The best trial's fitted model and what the study did."""
+
+    estimator: Any
+    params: dict[str, Any]
+    validation_score: float
+    fit_seconds: float
+    tuning_seconds: float
+    trials: list[TrialRecord]
+    metric: str
+
+
+def storage_url(spec: ExperimentSpec) -> str:
+    """The spec's ``optuna_storage``, else ``optuna.db`` in the working directory."""
+    return spec.optuna_storage or f"sqlite:///{Path.cwd() / 'optuna.db'}"
+
+
+@lru_cache(maxsize=8)
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """An RDB storage (one per process and URL); SQLite waits for locks instead of failing."""
+    engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except Exception as exc:  # SQLAlchemy raises many types; all mean "unusable URL"
+        raise TrackingError(
+            f"cannot open the Optuna storage {url!r} ({exc}); set optuna_storage to an RDB URL "
+            "such as sqlite:///optuna.db or postgresql://user@host/db"
+        ) from None
+
+
+def tune(
+    study_name: str,
+    model: ModelSpec,
+    context: ModelContext,
+    data: CellData,
+    *,
+    metric: str,
+    budget: Budget,
+    storage: str,
+    on_trial: Callable[[int, float | None], None] | None = None,
+) -> TuningOutcome:
+    """Run (or continue) the cell's study until its budget is spent; return the best model."""
+    optuna.logging.set_verbosity(logging.ERROR)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=open_storage(storage),
+        sampler=optuna.samplers.TPESampler(seed=context.seed, n_startup_trials=_startup(budget)),
+        pruner=PRUNERS[model.family](),
+        direction=direction(metric),
+        load_if_exists=True,
+    )
+    if model.defaults and not study.get_trials(
+        deepcopy=False, states=(*_COUNTED, TrialState.WAITING)
+    ):
+        study.enqueue_trial(dict(model.defaults))
+    objective = _Objective(model, context, data, metric, _seconds_left(study, budget))
+    n_trials, seconds = _trials_left(study, budget), _seconds_left(study, budget)
+    if (n_trials is None or n_trials > 0) and (seconds is None or seconds > 0):
+        callbacks = [_report(on_trial)] if on_trial else None
+        study.optimize(
+            objective, n_trials=n_trials, timeout=seconds, catch=(TrialFailed,), callbacks=callbacks
+        )
+    return _outcome(study, objective, metric)
+
+
+class _Objective:
+    """Build, fit on train, score on validation; keep the best fitted model in memory."""
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        context: ModelContext,
+        data: CellData,
+        metric: str,
+        seconds: float | None,
+    ) -> None:
+        self.model, self.context, self.data, self.metric = model, context, data, metric
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.maximise = direction(metric) == "maximize"
+        self.best: tuple[int, float, Any, float] | None = None  # number, score, model, seconds
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        context = replace(self.context, trial=trial, time_limit=self._time_left())
+        try:  # e.g. defaults outside the search space: this trial fails, the others go on
+            params = self.model.search_space(trial, context)
+        except Exception as exc:
+            raise _failed(trial, exc) from exc
+        trial.set_user_attr("params", _plain(params))
+        error: Exception | None = None
+        for _ in range(2):
+            try:
+                estimator, fit_seconds, value = self.fit_and_score(params, context)
+                break
+            except optuna.TrialPruned:
+                raise
+            except Exception as exc:  # any model failure: retried once, then recorded
+                error = exc
+        else:
+            raise _failed(trial, error) from error
+        trial.set_user_attr("fit_seconds", fit_seconds)
+        if self.best is None or self._better(value, self.best[1]):
+            self.best = (trial.number, value, estimator, fit_seconds)
+        return value
+
+    def fit_and_score(
+        self, params: Mapping[str, Any], context: ModelContext
+    ) -> tuple[Any, float, float]:
+        estimator = self.model.build(params, context)
+        start = time.perf_counter()
+        fit_estimator(
+            estimator, self.data.X_train, self.data.y_train, (self.data.X_val, self.data.y_val)
+        )
+        fit_seconds = time.perf_counter() - start
+        predictions = predict(estimator, self.data.X_val, context.task, context.n_classes)
+        value = score(self.metric, self.data.y_val, predictions, context.n_classes)
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"validation {self.metric} is not finite (diverged, NaN predictions, "
+                "or a metric the model cannot give)"
+            )
+        return estimator, fit_seconds, value
+
+    def _better(self, value: float, than: float) -> bool:
+        return value > than if self.maximise else value < than
+
+    def _time_left(self) -> float | None:
+        return None if self.deadline is None else max(1.0, self.deadline - time.monotonic())
+
+
+def _failed(trial: optuna.Trial, error: Exception) -> TrialFailed:
+    reason = f"{type(error).__name__}: {error}"[:500]
+    trial.set_user_attr("fail_reason", reason)
+    return TrialFailed(reason)
+
+
+def _outcome(study: optuna.Study, objective: _Objective, metric: str) -> TuningOutcome:
+    trials = study.get_trials(deepcopy=False)
+    records = [_record(t) for t in trials]
+    if not any(t.state == TrialState.COMPLETE for t in trials):
+        reasons = "; ".join(f"trial {r.number}: {r.reason or r.state}" for r in records[:3])
+        raise TuningFailed(f"no trial completed ({reasons})", records)
+    best = study.best_trial
+    if objective.best is not None and objective.best[0] == best.number:
+        _, value, estimator, fit_seconds = objective.best
+    else:  # the best trial ran before an interruption: refit it from its params
+        params = objective.model.search_space(FixedTrial(best.params), objective.context)
+        estimator, fit_seconds, value = objective.fit_and_score(params, objective.context)
+    return TuningOutcome(
+        estimator=estimator,
+        params=best.user_attrs.get("params", dict(best.params)),
+        validation_score=value,
+        fit_seconds=fit_seconds,
+        tuning_seconds=sum(r.seconds or 0.0 for r in records),
+        trials=records,
+        metric=metric,
+    )
+
+
+def _record(trial: FrozenTrial) -> TrialRecord:
+    seconds = trial.duration.total_seconds() if trial.duration is not None else None
+    return TrialRecord(
+        number=trial.number,
+        state=trial.state.name,
+        params=trial.user_attrs.get("params", dict(trial.params)),
+        value=trial.value if trial.state == TrialState.COMPLETE else None,
+        seconds=seconds,
+        reason=trial.user_attrs.get("fail_reason"),
+    )
+
+
+def _trials_left(study: optuna.Study, budget: Budget) -> int | None:
+    if budget.trials is None:
+        return None
+    return budget.trials - len(study.get_trials(deepcopy=False, states=_COUNTED))
+
+
+def _seconds_left(study: optuna.Study, budget: Budget) -> float | None:
+    if budget.seconds is None:
+        return None
+    spent = sum(
+        t.duration.total_seconds()
+        for t in study.get_trials(deepcopy=False, states=_COUNTED)
+        if t.duration is not None
+    )
+    return budget.seconds - spent
+
+
+def _startup(budget: Budget) -> int:
+    # TPE's 10 random start-up trials would use up a small budget; keep half of it for TPE.
+    return 10 if budget.trials is None else max(1, min(10, budget.trials // 2))
+
+
+def _report(on_trial: Callable[[int, float | None], None]) -> Callable[..., None]:
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        on_trial(trial.number, study.best_value if completed else None)
+
+    return callback
+
+
+def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Params as JSON values (Optuna stores user attributes as JSON; MLflow logs them)."""
+    return {key: _json_value(value) for key, value in params.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, str | int | float | bool | None) else str(value)

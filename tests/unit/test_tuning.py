@@ -1,0 +1,132 @@
+"""Tuning: persistent studies that resume, defaults first, retries, failures, pruning."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from dlvsml.models import ModelContext, ModelSpec
+from dlvsml.spec import Budget
+from dlvsml.tuning import CellData, EpochScorePruner, TuningFailed, tune
+
+
+def _logistic(calls: list[float] | None = None, fail_first: int = 0) -> ModelSpec:
+    def search_space(trial: optuna.Trial, ctx: ModelContext) -> dict:
+        return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+
+    def build(params: dict, ctx: ModelContext):
+        if calls is not None:
+            calls.append(params["C"])
+            if len(calls) <= fail_first:
+                raise RuntimeError("flaky build")
+        return make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=500))
+
+    return ModelSpec(
+        name="test_logistic",
+        family="classical",
+        modalities=frozenset({"tabular"}),
+        tasks=frozenset({"binary"}),
+        search_space=search_space,
+        build=build,
+        defaults={"C": 0.5},
+    )
+
+
+@pytest.fixture(scope="module")
+def data() -> CellData:
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    rows = rng.permutation(len(y))
+    return CellData(X[rows[:80]], y[rows[:80]], X[rows[80:120]], y[rows[80:120]])
+
+
+def _tune(model: ModelSpec, data: CellData, tmp_path: Path, trials: int, name: str = "cell"):
+    return tune(
+        name,
+        model,
+        ModelContext(modality="tabular", task="binary", n_classes=2, seed=3),
+        data,
+        metric="balanced_accuracy",
+        budget=Budget(trials=trials),
+        storage=f"sqlite:///{tmp_path / 'optuna.db'}",
+    )
+
+
+def test_defaults_first_best_model_fitted_and_study_resumes(tmp_path: Path, data) -> None:
+    first = _tune(_logistic(), data, tmp_path, trials=3)
+    assert [t.number for t in first.trials] == [0, 1, 2]
+    assert first.trials[0].params == {"C": 0.5}
+    assert all(t.state == "COMPLETE" for t in first.trials)
+    best = max(first.trials, key=lambda t: t.value)
+    assert first.params == best.params
+    assert first.validation_score == pytest.approx(best.value)
+    assert first.estimator.predict(data.X_val).shape == data.y_val.shape
+    assert first.tuning_seconds > 0 and first.fit_seconds > 0
+
+    # The same budget again runs nothing: finished trials count toward it.
+    calls: list[float] = []
+    again = _tune(_logistic(calls), data, tmp_path, trials=3)
+    assert len(again.trials) == 3
+    assert again.params == first.params
+    assert len(calls) == 1  # only the refit of the best trial, whose model was not in memory
+    # A larger budget runs only what is missing.
+    more = _tune(_logistic(), data, tmp_path, trials=5)
+    assert [t.number for t in more.trials] == [0, 1, 2, 3, 4]
+
+
+def test_a_failing_trial_is_retried_once(tmp_path: Path, data) -> None:
+    calls: list[float] = []
+    outcome = _tune(_logistic(calls, fail_first=1), data, tmp_path, trials=2)
+    assert [t.state for t in outcome.trials] == ["COMPLETE", "COMPLETE"]
+    assert len(calls) == 3  # trial 0 twice (the retry succeeded), trial 1 once
+
+
+def test_a_trial_failing_twice_is_recorded_and_no_completion_fails_the_cell(
+    tmp_path: Path, data
+) -> None:
+    calls: list[float] = []
+    with pytest.raises(TuningFailed, match="flaky build"):
+        _tune(_logistic(calls, fail_first=100), data, tmp_path, trials=2)
+    assert len(calls) == 4
+    study = optuna.load_study(study_name="cell", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    states = [t.state.name for t in study.trials]
+    assert states == ["FAIL", "FAIL"]
+    assert "RuntimeError: flaky build" in study.trials[0].user_attrs["fail_reason"]
+
+
+@pytest.mark.parametrize("study_direction", ["minimize", "maximize"])
+def test_pruner_reads_epoch_scores_as_higher_is_better(study_direction: str) -> None:
+    study = optuna.create_study(direction=study_direction, pruner=EpochScorePruner(2, 1))
+    for final in (0.8, 0.9):
+        trial = study.ask()
+        for epoch in range(3):
+            trial.report(final - 0.1 * (2 - epoch), epoch)
+        study.tell(trial, 1.0)
+    weak, strong = study.ask(), study.ask()
+    weak.report(0.1, 2)
+    strong.report(0.95, 2)
+    assert weak.should_prune()
+    assert not strong.should_prune()
+    early = study.ask()
+    early.report(0.0, 0)  # within the warm-up epochs: never pruned
+    assert not early.should_prune()
+
+
+def test_defaults_outside_the_search_space_fail_one_trial_not_the_cell(
+    tmp_path: Path, data
+) -> None:
+    def search_space(trial: optuna.Trial, ctx: ModelContext) -> dict:
+        return {"C": trial.suggest_categorical("C", [0.1, 1.0])}
+
+    model = replace(_logistic(), search_space=search_space, defaults={"C": 5.0})
+    outcome = _tune(model, data, tmp_path, trials=3)
+    assert [t.state for t in outcome.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
+    assert "ValueError" in outcome.trials[0].reason
