@@ -15,6 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+try:  # typer >= 0.29 vendors click as typer._click; older typer uses click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
+
 from dlvsml import __version__
 from dlvsml.errors import DlvsmlError
 
@@ -41,6 +46,14 @@ UriArg = Annotated[
 ]
 SpecArg = Annotated[
     Path, typer.Argument(help="Experiment spec (YAML), e.g. experiments/quick.yaml")
+]
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--optuna-storage",
+        help="Optuna RDB URL shared by all workers (overrides the spec's optuna_storage), e.g. "
+        "postgresql+psycopg://dlvsml@10.0.0.1:5432/optuna",
+    ),
 ]
 
 
@@ -129,13 +142,43 @@ def run(
     workers: Annotated[
         int, typer.Option("--workers", "-w", min=1, help="Cells run in this many processes.")
     ] = 1,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where cells run: local, processes (default with --workers > 1), or ray."
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join (HOST:6379); without it Ray starts locally."),
+    ] = None,
+    cpus_per_cell: Annotated[
+        float, typer.Option(min=0.1, help="CPUs each Ray task asks for (and threads it uses).")
+    ] = 1.0,
+    gpus_per_neural_cell: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="GPUs a neural cell's Ray task asks for (default: 1 if the cluster has any).",
+        ),
+    ] = None,
+    optuna_storage: StorageOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run a spec's cells (tuned, tested, logged to MLflow); re-run to resume where it stopped."""
+    from dlvsml.executors import ExecutorOptions
     from dlvsml.runner import run_spec
-    from dlvsml.spec import load_spec
 
-    summary = run_spec(load_spec(spec_path), workers=workers, progress=not as_json)
+    options = ExecutorOptions(
+        address=address, cpus_per_cell=cpus_per_cell, gpus_per_neural_cell=gpus_per_neural_cell
+    )
+    summary = run_spec(
+        _load_spec(spec_path, optuna_storage),
+        workers=workers,
+        progress=not as_json,
+        executor=executor,
+        options=options,
+    )
     if as_json:
         _print_json(summary.to_dict())
         return
@@ -184,6 +227,85 @@ def results(
     console.print(table)
 
 
+@app.command("tune-worker")
+def tune_worker(
+    spec_path: SpecArg,
+    cell: Annotated[
+        str, typer.Option(help="The cell: its key, or its label dataset/size/model/seed.")
+    ],
+    worker: Annotated[
+        int, typer.Option(min=1, help="This worker's number (1, 2, ...; 0 is the suite's own).")
+    ] = 1,
+    optuna_storage: StorageOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a tuning worker to one cell's Optuna study (shared storage); the budget stays total."""
+    from dlvsml.study_worker import tune_worker as join_study
+
+    report = join_study(_load_spec(spec_path, optuna_storage), cell, worker)
+    if as_json:
+        _print_json(report.__dict__)
+        return
+    trials = ", ".join(f"{n} {state.lower()}" for state, n in report.trials_by_state.items())
+    console.print(f"{report.cell} ({report.cell_key}): study done, {trials}", highlight=False)
+    if report.reason:
+        console.print(f"[red]{report.status}[/] {escape(report.reason)}", highlight=False)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def server(
+    ctx: typer.Context,
+    backend_store_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="Database of runs: sqlite:///mlflow.db (default, in this folder) or "
+            "postgresql+psycopg://USER@HOST:5432/DB"
+        ),
+    ] = None,
+    artifacts_destination: Annotated[
+        Path, typer.Option(help="Folder the server stores uploaded artifacts in.")
+    ] = Path("mlartifacts"),
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
+) -> None:
+    """Run an MLflow tracking server that runs log to by URL (extra options go to mlflow)."""
+    from dlvsml.tracking import server_command
+
+    backend = backend_store_uri or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    command = server_command(
+        backend, str(artifacts_destination.resolve()), host, port, extra=ctx.args
+    )
+    console.print(
+        f"MLflow tracking server for {backend}: export MLFLOW_TRACKING_URI=http://{host}:{port}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    _serve(command)
+
+
+def _serve(command: list[str]) -> None:
+    """Run a server in the foreground until it exits or Ctrl-C stops it."""
+    import subprocess
+
+    sys.stdout.flush()
+    with subprocess.Popen(command) as process:
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            process.terminate()
+            process.wait()
+
+
+def _load_spec(path: Path, optuna_storage: str | None) -> Any:
+    """The spec at ``path``, its Optuna storage replaced when ``--optuna-storage`` is given."""
+    from dlvsml.spec import load_spec
+
+    spec = load_spec(path)
+    return spec.model_copy(update={"optuna_storage": optuna_storage}) if optuna_storage else spec
+
+
 @app.command()
 def ui(
     spec_path: Annotated[
@@ -213,6 +335,45 @@ def ui(
             server.wait()
 
 
+@app.command()
+def report(
+    spec_path: SpecArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for index.html (default reports/<spec>).")
+    ] = None,
+    as_json: JsonFlag = False,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap resamples for crossover intervals.")
+    ] = 1000,
+) -> None:
+    """Turn a spec's runs into evidence: learning curves, crossovers, tests, costs, claims."""
+    from dlvsml.analysis import build_report, report_numbers
+    from dlvsml.errors import DlvsmlError
+    from dlvsml.spec import load_spec
+    from dlvsml.tracking import log_report, results_frame, tracking_uri
+
+    spec = load_spec(spec_path)
+    uri = tracking_uri(spec)
+    frame = results_frame(spec.name, uri)
+    if frame.empty:
+        raise DlvsmlError(f"no results for {spec.name!r} in {uri}; run `dlvsml run {spec_path}`")
+    if as_json:
+        _print_json(report_numbers(frame, n_boot=bootstrap))
+        return
+    page = build_report(frame, spec.name, out or Path("reports") / spec.name, n_boot=bootstrap)
+    log_report(spec.name, uri, page.parent)
+    console.print(f"report: {page}", soft_wrap=True)
+
+
+def _register_recommend() -> None:
+    from dlvsml.recommend.command import recommend
+
+    app.command("recommend")(recommend)
+
+
+_register_recommend()
+
+
 def _print_mapping(mapping: dict[str, Any], title: str) -> None:
     table = Table("field", "value", title=title, show_header=False)
     for key, value in mapping.items():
@@ -223,16 +384,32 @@ def _print_mapping(mapping: dict[str, Any], title: str) -> None:
 
 def main() -> None:
     """Console-script entry point: user errors become one line and exit code 2."""
+    # Not standalone: typer would print usage errors as a boxed screen and end Ctrl-C silently;
+    # here every user error is one line, and Ctrl-C (exit 130) says how to resume.
     try:
-        app()
+        code = app(standalone_mode=False)
     except DlvsmlError as exc:
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        _error_line(str(exc))
         raise SystemExit(2) from None
-    except KeyboardInterrupt:
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "dlvsml"
+        _error_line(f"{exc.format_message()} (see `{where} --help`)")
+        raise SystemExit(2) from None
+    except click_errors.ClickException as exc:
+        _error_line(exc.format_message())
+        raise SystemExit(exc.exit_code) from None
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    if code == 130:  # typer's exit code for Ctrl-C
         err_console.print("interrupted; re-run the same command to resume where it stopped")
-        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _error_line(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

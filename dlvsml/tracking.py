@@ -22,11 +22,14 @@ import json
 import logging
 import math
 import os
+import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -38,6 +41,7 @@ from mlflow.tracking import MlflowClient
 from dlvsml.cell_plots import confusion_matrix_figure, residual_figure
 from dlvsml.errors import TrackingError
 from dlvsml.execute import CellResult
+from dlvsml.faults import fault_point
 from dlvsml.plan import Cell, SkippedCell
 from dlvsml.spec import ExperimentSpec
 
@@ -65,8 +69,14 @@ class Tracker:
 
     def __init__(self, spec_name: str, uri: str, create: bool = True) -> None:
         self.spec_name, self.uri = spec_name, uri
-        self.client = MlflowClient(tracking_uri=uri)
-        self.experiment_id = self._experiment(create)
+        _check_reachable(uri)
+        try:
+            self.client = MlflowClient(tracking_uri=uri)
+            self.experiment_id = self._experiment(create)
+        except TrackingError:
+            raise
+        except Exception as exc:  # MLflow, SQLAlchemy and OS errors all mean "unusable store"
+            raise TrackingError(_store_problem(uri, exc)) from None
 
     def finished_cell_keys(self) -> set[str]:
         """Keys of cells whose parent run FINISHED (done or deliberately skipped)."""
@@ -105,6 +115,7 @@ class Tracker:
         if result.validation_score is not None:
             metrics["validation_score"] = result.validation_score
         self._log(run_id, metrics, result.best_params, tags, int(result.ended_at * 1000))
+        fault_point("cell_logging")
         for trial in result.trials:
             self._log_trial(run_id, result.cell, trial)
         self._log_artifacts(run_id, result)
@@ -145,9 +156,7 @@ class Tracker:
                 return None
             return self.client.create_experiment(self.spec_name, self._artifact_location())
         except MlflowException as exc:
-            raise TrackingError(
-                f"cannot use the MLflow store {self.uri!r}: {exc.message}"
-            ) from None
+            raise TrackingError(_store_problem(self.uri, exc)) from None
 
     def _artifact_location(self) -> str | None:
         # Artifacts sit beside a SQLite store, whatever the working directory.
@@ -250,6 +259,17 @@ def results_frame(spec_name: str, uri: str | None = None) -> pd.DataFrame:
     return Tracker(spec_name, uri or tracking_uri(), create=False).results()
 
 
+def log_report(spec_name: str, uri: str, report_dir: Path) -> str:
+    """Log a generated report folder as artifacts of a ``kind=report`` run; return the run id."""
+    tracker = Tracker(spec_name, uri)
+    run = tracker.client.create_run(
+        tracker.experiment_id, run_name=f"report/{spec_name}", tags={"kind": "report"}
+    )
+    tracker.client.log_artifacts(run.info.run_id, str(report_dir), artifact_path="report")
+    tracker.client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id
+
+
 def experiment_id(spec_name: str, uri: str) -> str | None:
     """The MLflow experiment id of a spec, if it has been run."""
     return Tracker(spec_name, uri, create=False).experiment_id
@@ -263,10 +283,61 @@ def ui_command(uri: str, host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def server_command(
+    backend_store_uri: str,
+    artifacts_destination: str,
+    host: str,
+    port: int,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The `mlflow server` command line of a tracking server that workers log to by URL.
+
+    Artifacts (plots, histories) are uploaded through the server into ``artifacts_destination``,
+    so clients need no shared folder. One worker process: the runner is the only writer.
+    """
+    if "://" not in backend_store_uri or backend_store_uri.startswith(("file:", "http")):
+        raise TrackingError(
+            f"backend store {backend_store_uri!r} is not a database URL; use sqlite:///mlflow.db "
+            "or postgresql+psycopg://USER@HOST:5432/DB"
+        )
+    return [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", backend_store_uri,
+        "--artifacts-destination", artifacts_destination,
+        "--host", host, "--port", str(port), "--workers", "1", *extra,
+    ]  # fmt: skip
+
+
 def runs_url(host: str, port: int, experiment: str | None) -> str:
     """The dashboard page of an experiment's runs (MLflow opens experiments in GenAI mode)."""
     base = f"http://{host}:{port}/"
     return f"{base}#/experiments/{experiment}/runs" if experiment else base
+
+
+def _check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not after MLflow's minutes of retries, when a server is not there."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise TrackingError(
+            f"cannot reach the MLflow tracking server {uri} ({exc.strerror or exc}); start it, "
+            "or set tracking_uri / MLFLOW_TRACKING_URI to a reachable server or sqlite:///mlflow.db"
+        ) from None
+
+
+def _store_problem(uri: str, exc: Exception) -> str:
+    """One line saying why a store cannot be used and what to do."""
+    message = str(getattr(exc, "message", None) or exc).strip()
+    first = message.splitlines()[0] if message else type(exc).__name__
+    if "locked" in message:
+        hint = "another process holds a lock on it; wait for that process or use another store"
+    else:
+        hint = "check that its folder exists and is writable, or set tracking_uri to another store"
+    return f"cannot use the MLflow store {uri!r} ({type(exc).__name__}: {first[:300]}); {hint}"
 
 
 def _cell_tags(cell: Cell, spec: ExperimentSpec) -> dict[str, str]:
@@ -310,6 +381,7 @@ __all__ = [
     "finished_cell_keys",
     "results_frame",
     "runs_url",
+    "server_command",
     "tracking_uri",
     "ui_command",
 ]
