@@ -1,14 +1,62 @@
-"""dlvsml: measure whether traditional ML or deep learning wins on your data."""
+"""dlvsml: measure whether traditional ML or deep learning wins on your data.
+
+The notebook API (imported on first use, so ``import dlvsml`` stays fast):
+
+>>> import dlvsml
+>>> dlvsml.load("builtin:iris").task
+'multiclass'
+>>> dlvsml.recommend(modality="tabular", n_samples=500).verdict
+'classical'
+
+``dlvsml.compare(data, target, ...)`` tunes and tests classical and neural models at several
+train sizes and returns a `Comparison` (leaderboard, learning curves, crossover, report).
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-from dlvsml.errors import DlvsmlError
+from dlvsml._api.package import DlvsmlPackage
+from dlvsml.errors import DataError, DlvsmlError, ModelError, SpecError, TrackingError
 
 try:
     __version__ = version("dlvsml")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
-__all__ = ["DlvsmlError", "__version__"]
+_LAZY = {
+    "compare": "dlvsml._api.compare",
+    "Comparison": "dlvsml._api.comparison",
+    "load": "dlvsml._api.advice",
+}
+
+__all__ = [
+    "Comparison",
+    "DataError",
+    "DlvsmlError",
+    "ModelError",
+    "SpecError",
+    "TrackingError",
+    "__version__",
+    "compare",
+    "load",
+    "recommend",
+]
+
+# `recommend` is a property of this class (see dlvsml._api.package): the package, callable.
+sys.modules[__name__].__class__ = DlvsmlPackage
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'dlvsml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,308 @@
+"""In-memory data as a source URI, so worker processes (and a later session) can load it.
+
+A DataFrame, an ``(X, y)`` pair of arrays or ``(texts, labels)`` is written once to a file named
+by the hash of its content under the dlvsml cache folder (``$DLVSML_CACHE``, default
+``~/.cache/dlvsml``):
+
+- tables: ``frames/frame-<hash>.parquet`` → ``file:...?target=COLUMN``
+- images (``X`` of shape N×H×W or N×H×W×C): ``arrays/images-<hash>.npz`` → ``npz:...``
+- texts: ``texts/texts-<hash>.csv.gz`` → ``textcsv:...`` (columns ``text`` and ``label``)
+
+The same data always give the same URI, hence the same cell keys: a second ``compare`` on the
+same data resumes instead of recomputing. A string is taken as a source URI as it is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+from dlvsml.errors import DataError
+
+MODALITIES = ("tabular", "image", "text")
+HASH_CHARS = 16
+_SHAPES = "a DataFrame with target='column', an (X, y) pair of arrays, (texts, labels), or a URI"
+
+
+def api_cache_dir() -> Path:
+    """``$DLVSML_CACHE`` (default ``~/.cache/dlvsml``); ``off`` disables only the dataset cache,
+    in-memory data still need a file, so they go to the default folder then."""
+    configured = os.environ.get("DLVSML_CACHE", "").strip()
+    if configured and configured.lower() != "off":
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "dlvsml"
+
+
+def check_modality(modality: str | None) -> None:
+    if modality is not None and modality not in MODALITIES:
+        raise DataError(f"unknown modality {modality!r}; use one of {', '.join(MODALITIES)}")
+
+
+def source_uri(data: Any, target: str | None = None, modality: str | None = None) -> str:
+    """The source URI of ``data`` (written to the cache first when it is in memory).
+
+    >>> source_uri("builtin:digits")
+    'builtin:digits'
+    """
+    check_modality(modality)
+    if isinstance(data, str):
+        return _uri_as_given(data, target)
+    if isinstance(data, os.PathLike):
+        return _path_uri(Path(data), target)
+    if isinstance(data, pd.DataFrame):
+        return _frame_uri(data, target, modality)
+    if isinstance(data, tuple | list) and len(data) == 2 and not _is_texts(data):
+        if target is not None:
+            raise DataError(
+                "target= names a DataFrame column; with an (X, y) pair the labels are y, so "
+                "leave target out"
+            )
+        return _pair_uri(data[0], data[1], modality)
+    raise DataError(f"cannot compare a {type(data).__name__}; give {_SHAPES}")
+
+
+def _is_texts(data: Sequence) -> bool:
+    """A list of exactly two texts is texts without labels, not an (X, y) pair."""
+    return all(isinstance(item, str) for item in data)
+
+
+def _uri_as_given(uri: str, target: str | None) -> str:
+    if target is not None:
+        raise DataError(
+            f"target={target!r} is for DataFrames; a URI names its target itself, e.g. "
+            f"'file:data.csv?target={target}'"
+        )
+    return uri
+
+
+def _path_uri(path: Path, target: str | None) -> str:
+    """A path is a table file: ``file:PATH`` with its target, if given."""
+    resolved = path.expanduser().resolve()
+    return f"file:{resolved}" + (f"?target={quote(target, safe='')}" if target else "")
+
+
+def _frame_uri(frame: pd.DataFrame, target: str | None, modality: str | None) -> str:
+    if frame.empty:
+        raise DataError("the DataFrame is empty; give one with rows and a target column")
+    frame = _string_columns(frame).reset_index(drop=True)
+    column = _target_column(frame, target)
+    if modality == "text":
+        return _frame_texts_uri(frame, column)
+    if modality == "image":
+        raise DataError(
+            "images cannot come in a DataFrame; give (X, y) with X of shape N×H×W or N×H×W×C"
+        )
+    path = _write_once("frames", "frame", ".parquet", _parquet_bytes(frame))
+    return f"file:{path}?target={quote(column, safe='')}"
+
+
+def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    renamed = frame.rename(columns=str)
+    duplicated = renamed.columns[renamed.columns.duplicated()]
+    if len(duplicated):
+        raise DataError(
+            f"the DataFrame has more than one column named {duplicated[0]!r}; rename them"
+        )
+    return renamed
+
+
+def _target_column(frame: pd.DataFrame, target: str | None) -> str:
+    if target is None:
+        if "target" in frame.columns:
+            return "target"
+        raise DataError(
+            "which column is the target? give target='column' "
+            f"(the columns are {', '.join(map(str, frame.columns[:20]))})"
+        )
+    if str(target) not in frame.columns:
+        raise DataError(
+            f"target {target!r} is not a column of the DataFrame; "
+            f"the columns are {', '.join(map(str, frame.columns[:20]))}"
+        )
+    if frame.shape[1] < 2:
+        raise DataError(f"the DataFrame has only the target column {target!r}; no features")
+    return str(target)
+
+
+def _frame_texts_uri(frame: pd.DataFrame, target: str) -> str:
+    features = [column for column in frame.columns if column != target]
+    if len(features) != 1:
+        raise DataError(
+            f"modality='text' needs one text column beside the target; the DataFrame has "
+            f"{len(features)} ({', '.join(features[:10])}); pass (df[TEXT], df[{target!r}])"
+        )
+    return _texts_uri(frame[features[0]], frame[target])
+
+
+def _pair_uri(X: Any, y: Any, modality: str | None) -> str:
+    labels = _labels(y)
+    if isinstance(X, pd.DataFrame):
+        _same_length(len(X), len(labels))
+        return _frame_uri(_with_target(X, labels), _target_name(X), modality)
+    features = _as_array(X)
+    if features.ndim == 1 and features.dtype.kind in "OUS":
+        if modality not in (None, "text"):
+            raise DataError(f"X is 1-d (texts), which does not fit modality={modality!r}")
+        return _texts_uri(features, labels)
+    _same_length(len(features), len(labels))
+    if features.ndim in (3, 4):
+        if modality not in (None, "image"):
+            raise DataError(f"X of shape {features.shape} is images, not {modality!r} data")
+        return _images_uri(features, labels)
+    if features.ndim == 2:
+        if modality not in (None, "tabular"):
+            raise DataError(
+                f"X of shape {features.shape} is a table; for {modality} data give "
+                + ("texts as a 1-d list of str" if modality == "text" else "N×H×W[×C] images")
+            )
+        columns = [f"x{index}" for index in range(features.shape[1])]
+        frame = pd.DataFrame(features, columns=columns)
+        return _frame_uri(_with_target(frame, labels), "target", "tabular")
+    raise DataError(
+        f"X has shape {features.shape}; give a table (N×D), images (N×H×W or N×H×W×C) or a "
+        "1-d list of texts (for one numeric feature use X.reshape(-1, 1))"
+    )
+
+
+def _as_array(X: Any) -> np.ndarray:
+    """An array of ``X``; a list holding strings stays 1-d objects (numpy would turn 1 into '1',
+    hiding a non-text from the check)."""
+    if isinstance(X, np.ndarray):
+        return X
+    if isinstance(X, pd.Series):
+        return X.to_numpy() if pd.api.types.is_numeric_dtype(X) else X.to_numpy(dtype=object)
+    if isinstance(X, list | tuple) and any(isinstance(item, str) for item in X):
+        items = np.empty(len(X), dtype=object)
+        items[:] = list(X)
+        return items
+    try:
+        return np.asarray(X)
+    except ValueError as exc:
+        raise DataError(
+            f"X cannot be read as an array ({exc}); give rows of equal length"
+        ) from None
+
+
+def _labels(y: Any) -> np.ndarray:
+    labels = y.to_numpy() if isinstance(y, pd.Series | pd.Index) else np.asarray(y)
+    if labels.ndim != 1:
+        raise DataError(f"y has shape {labels.shape}; give one label per row (a 1-d array)")
+    if labels.size == 0:
+        raise DataError("the data are empty (y has no labels)")
+    return labels
+
+
+def _same_length(n_rows: int, n_labels: int) -> None:
+    if n_rows != n_labels:
+        raise DataError(f"X has {n_rows} rows but y has {n_labels} labels; give one label per row")
+
+
+def _target_name(frame: pd.DataFrame) -> str:
+    name = "target"
+    while name in frame.columns.astype(str):
+        name = f"_{name}"
+    return name
+
+
+def _with_target(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    return frame.reset_index(drop=True).assign(**{_target_name(frame): labels})
+
+
+def _texts_uri(texts: Any, labels: Any) -> str:
+    texts = pd.Series(np.asarray(texts, dtype=object)).reset_index(drop=True)
+    labels = pd.Series(_labels(labels))
+    _same_length(len(texts), len(labels))
+    if texts.empty:
+        raise DataError("the data are empty (no texts)")
+    bad = texts[~texts.map(lambda item: isinstance(item, str))]
+    if len(bad):
+        raise DataError(
+            f"texts must be str; item {bad.index[0]} is a {type(bad.iloc[0]).__name__} "
+            f"({bad.iloc[0]!r}); convert them, e.g. [str(t) for t in texts]"
+        )
+    frame = pd.DataFrame({"text": texts, "label": labels})
+    content = frame.to_csv(index=False).encode("utf-8")
+    path = _write_once("texts", "texts", ".csv.gz", content, compress=True)
+    return f"textcsv:{path}"
+
+
+def _images_uri(images: np.ndarray, labels: np.ndarray) -> str:
+    if len(images) == 0:
+        raise DataError("the data are empty (no images)")
+    if labels.dtype == object:
+        labels = labels.astype(str)
+    buffer = io.BytesIO()
+    np.savez(buffer, X=images, y=labels)
+    digest = hashlib.sha256(f"{images.shape}{images.dtype}{labels.dtype}".encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    path = _write_once("arrays", "images", ".npz", buffer.getvalue(), key=digest.hexdigest())
+    return f"npz:{path}"
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        frame.to_parquet(buffer, index=False)
+    except (TypeError, ValueError, ImportError) as exc:
+        raise DataError(
+            f"the DataFrame cannot be stored as Parquet ({str(exc).splitlines()[0]}); give "
+            "columns of numbers, strings, booleans or categories"
+        ) from None
+    except Exception as exc:  # pyarrow's own errors (ArrowInvalid, ArrowTypeError, ...)
+        if type(exc).__module__.startswith("pyarrow"):
+            raise DataError(
+                f"the DataFrame cannot be stored as Parquet ({str(exc).splitlines()[0]}); "
+                "give columns of numbers, strings, booleans or categories"
+            ) from None
+        raise
+    return buffer.getvalue()
+
+
+def _write_once(
+    folder: str,
+    prefix: str,
+    suffix: str,
+    content: bytes,
+    *,
+    key: str | None = None,
+    compress: bool = False,
+) -> Path:
+    """``<cache>/<folder>/<prefix>-<hash><suffix>``, written only if it is not there yet."""
+    digest = (key or hashlib.sha256(content).hexdigest())[:HASH_CHARS]
+    path = api_cache_dir() / folder / f"{prefix}-{digest}{suffix}"
+    if path.is_file():
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, lambda stream: stream.write(content), compress)
+    except OSError as exc:
+        raise DataError(
+            f"cannot write the data to {path.parent} ({exc.strerror or exc}); set DLVSML_CACHE "
+            "to a writable folder"
+        ) from None
+    return path
+
+
+def _atomic_write(path: Path, write: Callable[[Any], Any], compress: bool) -> None:
+    """Through a temporary file, so a reader (another worker) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as raw:
+            if compress:  # mtime=0: the same texts give the same bytes
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as stream:
+                    write(stream)
+            else:
+                write(raw)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
