@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,embeddings
+EXTRAS ?= dev,embeddings,ray,postgres
 
 .PHONY: install run test lint report ui clean
 

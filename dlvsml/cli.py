@@ -240,11 +240,13 @@ def tune_worker(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a tuning worker to one cell's Optuna study (shared storage); the budget stays total."""
+    import dataclasses
+
     from dlvsml.study_worker import tune_worker as join_study
 
     report = join_study(_load_spec(spec_path, optuna_storage), cell, worker)
     if as_json:
-        _print_json(report.__dict__)
+        _print_json(dataclasses.asdict(report))
         return
     trials = ", ".join(f"{n} {state.lower()}" for state, n in report.trials_by_state.items())
     console.print(f"{report.cell} ({report.cell_key}): study done, {trials}", highlight=False)
@@ -271,7 +273,7 @@ def server(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5000,
 ) -> None:
     """Run an MLflow tracking server that runs log to by URL (extra options go to mlflow)."""
-    from dlvsml.tracking import server_command
+    from dlvsml.tracking import server_command, server_environment
 
     backend = backend_store_uri or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
     command = server_command(
@@ -282,15 +284,17 @@ def server(
         soft_wrap=True,
         highlight=False,
     )
-    _serve(command)
+    _serve(command, server_environment())
 
 
-def _serve(command: list[str]) -> None:
-    """Run a server in the foreground until it exits or Ctrl-C stops it."""
+def _serve(command: list[str], env: dict[str, str]) -> None:
+    """Run a server in the foreground until it exits, or Ctrl-C or SIGTERM stops it."""
+    import signal
     import subprocess
 
     sys.stdout.flush()
-    with subprocess.Popen(command) as process:
+    with subprocess.Popen(command, env=env) as process:
+        signal.signal(signal.SIGTERM, lambda *_: process.terminate())
         try:
             process.wait()
         except KeyboardInterrupt:
@@ -360,7 +364,15 @@ def report(
     if as_json:
         _print_json(report_numbers(frame, n_boot=bootstrap))
         return
-    page = build_report(frame, spec.name, out or Path("reports") / spec.name, n_boot=bootstrap)
+    from dlvsml.recommend.evaluate import recommender_check
+
+    page = build_report(
+        frame,
+        spec.name,
+        out or Path("reports") / spec.name,
+        n_boot=bootstrap,
+        evaluation=recommender_check(frame, spec.name),
+    )
     log_report(spec.name, uri, page.parent)
     console.print(f"report: {page}", soft_wrap=True)
 

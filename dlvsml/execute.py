@@ -21,10 +21,11 @@ import numpy as np
 
 from dlvsml.data import load_dataset
 from dlvsml.errors import DataError
+from dlvsml.faults import fault_point
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
 from dlvsml.plan import Cell, cell_indices
-from dlvsml.resources import limit_threads, peak_memory_mb, reset_peak_memory
+from dlvsml.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
 from dlvsml.tuning import CellData, TrialRecord, storage_url, tune
 
@@ -61,18 +62,30 @@ class CellResult:
 
 
 def run_cell(
-    spec: ExperimentSpec, cell: Cell, n_threads: int = 1, report: Reporter | None = None
+    spec: ExperimentSpec,
+    cell: Cell,
+    n_threads: int = 1,
+    report: Reporter | None = None,
+    *,
+    worker: int = 0,
 ) -> CellResult:
-    """Tune and test one cell; failures come back as a FAILED result with the reason."""
+    """Tune and test one cell; failures come back as a FAILED result with the reason.
+
+    ``worker`` > 0 joins the cell's study as an extra tuning worker (see `dlvsml.tuning.tune`).
+    """
     result = CellResult(cell=cell, status="failed", started_at=time.time())
     try:
-        with _alarm(spec.cell_timeout):
-            _run(spec, cell, n_threads, report, result)
+        with _alarm(spec.cell_timeout), memory_limit(spec.cell_memory_mb):
+            _run(spec, cell, n_threads, report, result, worker)
         result.status = "finished"
     except CellTimeout:
         result.reason = f"exceeded cell_timeout of {spec.cell_timeout:g} s"
     except Exception as exc:  # the suite goes on; the reason is recorded
         result.reason = f"{type(exc).__name__}: {exc}"[:1000]
+        if spec.cell_memory_mb and "MemoryError" in result.reason:
+            result.reason = (
+                f"exceeded cell_memory_mb of {spec.cell_memory_mb:g} MB ({result.reason})"
+            )
         result.trials = getattr(exc, "trials", result.trials)  # TuningFailed: the failed trials
     result.ended_at = time.time()
     return result
@@ -84,9 +97,11 @@ def _run(
     n_threads: int,
     report: Reporter | None,
     result: CellResult,
+    worker: int,
 ) -> None:
     limit_threads(n_threads)
     dataset = load_dataset(cell.dataset_uri)
+    fault_point("cell_data")
     if dataset.fingerprint != cell.fingerprint:
         raise DataError(
             f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
@@ -121,6 +136,7 @@ def _run(
         budget=spec.budget,
         storage=storage_url(spec),
         on_trial=on_trial,
+        worker=worker,
     )
     result.trials = outcome.trials
     predictions = predict(outcome.estimator, X_test, dataset.task, dataset.n_classes)

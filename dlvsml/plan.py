@@ -104,6 +104,11 @@ def plan_cells(spec: ExperimentSpec) -> Plan:
                         skipped.append(SkippedCell(cell, reason))
                     else:
                         cells.append(cell)
+    if skipped and not cells:  # e.g. every size above every pool: a mistake, not a plan
+        raise SpecError(
+            f"no cell of the spec can run: {skipped[0].reason} ({skipped[0].cell.label}); "
+            "use smaller train_sizes, a fraction such as 0.5, or 'max'"
+        )
     return Plan(cells, skipped)
 
 

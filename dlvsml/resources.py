@@ -11,6 +11,7 @@ import contextlib
 import os
 import resource
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 THREAD_VARIABLES = (
@@ -50,6 +51,30 @@ def limit_threads(n_threads: int) -> None:
     threadpool_limits(limits=n_threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n_threads)
+
+
+@contextlib.contextmanager
+def memory_limit(megabytes: float | None) -> Iterator[None]:
+    """Let this process grow its address space by at most ``megabytes`` while the block runs.
+
+    A soft ``RLIMIT_AS`` (Linux) set to the current virtual size plus ``megabytes``: past it,
+    allocations fail with MemoryError in the cell instead of the machine swapping or the kernel
+    killing the suite. Virtual size counts reserved but untouched memory (thread stacks,
+    allocator arenas), so give a generous limit; restored afterwards. None: no limit.
+    """
+    current = _status_mb("VmSize:") if megabytes else None
+    if current is None or not hasattr(resource, "RLIMIT_AS"):
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = int((current + megabytes) * 1024 * 1024)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def reset_peak_memory() -> float:

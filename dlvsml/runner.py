@@ -2,32 +2,29 @@
 
 Resume is free: a cell's parent run is FINISHED only once it is fully recorded, so after a crash
 or Ctrl-C the same command does only what is missing (and an interrupted cell's Optuna study
-continues from its finished trials). Cells run in this process (``workers=1``) or in N spawned
-processes, each capped at ``cores // N`` threads. Only this process writes to MLflow.
+continues from its finished trials). An executor from `dlvsml.executors` runs the cells: in this
+process (``workers=1``), in N spawned processes each capped at ``cores // N`` threads
+(``workers=N``), or as tasks on a Ray cluster (``executor="ray"``). Only this process writes to
+MLflow, whatever the executor.
 
 Example::
 
     summary = run_spec(load_spec("experiments/quick.yaml"), workers=2)
     summary.failed  # [(label, reason), ...]
+    run_spec(spec, executor="ray", options=ExecutorOptions(address="10.0.0.1:6379"))
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import queue
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dlvsml.errors import SpecError
-from dlvsml.execute import CellResult, Reporter, run_cell
+from dlvsml.execute import CellResult
+from dlvsml.executors import ExecutorOptions, get_executor
 from dlvsml.plan import Cell, plan_cells
 from dlvsml.progress import SuiteProgress
-from dlvsml.resources import thread_environment, threads_per_worker
 from dlvsml.spec import ExperimentSpec
 from dlvsml.tracking import Tracker, tracking_uri
 from dlvsml.tuning import open_storage, storage_url
@@ -51,11 +48,24 @@ class RunSummary:
         return asdict(self)
 
 
-def run_spec(spec: ExperimentSpec, *, workers: int = 1, progress: bool = True) -> RunSummary:
-    """Run every cell of a spec not yet FINISHED in the tracker; never stops at a failing cell."""
+def run_spec(
+    spec: ExperimentSpec,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    executor: str | None = None,
+    options: ExecutorOptions | None = None,
+) -> RunSummary:
+    """Run every cell of a spec not yet FINISHED in the tracker; never stops at a failing cell.
+
+    ``executor`` names one of `dlvsml.executors.EXECUTORS`; by default ``local``, or
+    ``processes`` when ``workers > 1``. ``options`` tunes it (``workers`` overrides its field).
+    """
     if workers < 1:
         raise SpecError(f"--workers must be at least 1 (got {workers})")
     start = time.perf_counter()
+    if executor is not None:
+        get_executor(executor)  # an unknown name fails before any store is created
     plan = plan_cells(spec)
     tracker = Tracker(spec.name, tracking_uri(spec))
     tracker.fail_stale_runs()
@@ -73,10 +83,12 @@ def run_spec(spec: ExperimentSpec, *, workers: int = 1, progress: bool = True) -
         if skipped.cell.key not in done:
             tracker.record_skipped(skipped, spec)
     todo = [cell for cell in plan.cells if cell.key not in done]
-    execute = _run_local if workers == 1 or len(todo) <= 1 else _run_pool
+    execute = get_executor(executor or ("processes" if workers > 1 and len(todo) > 1 else "local"))
+    options = replace(options or ExecutorOptions(), workers=workers)
     with SuiteProgress(len(todo), spec.budget.trials, enabled=progress) as display:
         recorder = _Recorder(spec, tracker, display)
-        execute(spec, todo, workers, recorder)
+        if todo:
+            execute(spec, todo, options, recorder)
     for result in recorder.results:
         if result.status == "finished":
             summary.finished.append(result.cell.label)
@@ -107,75 +119,3 @@ class _Recorder:
         self.tracker.finish_cell(self.run_ids.pop(result.cell.key), result)
         self.results.append(result)
         self.display.finished(result)
-
-
-def _run_local(spec: ExperimentSpec, cells: list[Cell], workers: int, recorder: _Recorder) -> None:
-    n_threads = threads_per_worker(1)
-    for cell in cells:
-        recorder.started(cell, time.time())
-        recorder.finished(run_cell(spec, cell, n_threads, recorder.event))
-
-
-def _run_pool(spec: ExperimentSpec, cells: list[Cell], workers: int, recorder: _Recorder) -> None:
-    n_threads = threads_per_worker(workers)
-    context = multiprocessing.get_context("spawn")
-    by_key = {cell.key: cell for cell in cells}
-    with (
-        _environment(thread_environment(n_threads)),
-        context.Manager() as manager,
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-    ):
-        events = manager.Queue()
-        pending: dict[Future, Cell] = {
-            pool.submit(_worker, spec, cell, n_threads, events.put): cell for cell in cells
-        }
-        try:
-            while pending:
-                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(events, recorder, by_key)
-                for future in finished:
-                    recorder.finished(_result(future, pending.pop(future)))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def _worker(spec: ExperimentSpec, cell: Cell, n_threads: int, report: Reporter) -> CellResult:
-    report(("start", cell.key, time.time()))
-    return run_cell(spec, cell, n_threads, report)
-
-
-def _drain(events: Any, recorder: _Recorder, cells: dict[str, Cell]) -> None:
-    while True:
-        try:
-            event = events.get_nowait()
-        except queue.Empty:
-            return
-        if event[0] == "start":
-            recorder.started(cells[event[1]], event[2])
-        else:
-            recorder.event(event)
-
-
-def _result(future: Future, cell: Cell) -> CellResult:
-    try:
-        return future.result()
-    except Exception as exc:  # the worker process died (killed, out of memory, ...)
-        now = time.time()
-        reason = f"worker process failed: {type(exc).__name__}: {exc}"
-        return CellResult(cell=cell, status="failed", reason=reason, started_at=now, ended_at=now)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set variables that spawned workers inherit (thread caps read when libraries load)."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

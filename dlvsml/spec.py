@@ -70,6 +70,8 @@ class ExperimentSpec(_Strict):
     split: Split = Split()
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     cell_timeout: Annotated[float, Field(gt=0)] | None = None
+    # Address space (MB) a cell may add to its process; past it allocations fail (MemoryError).
+    cell_memory_mb: Annotated[float, Field(gt=0)] | None = None
     tracking_uri: str | None = None
     optuna_storage: str | None = None
     prices: Prices = Prices()

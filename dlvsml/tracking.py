@@ -32,6 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# With a tracking server, MLflow prints each finished run's URL on stdout (breaking --json).
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 import pandas as pd
 from mlflow.entities import Metric, Param, Run, RunTag
@@ -46,6 +48,8 @@ from dlvsml.plan import Cell, SkippedCell
 from dlvsml.spec import ExperimentSpec
 
 logging.getLogger("mlflow").setLevel(logging.WARNING)  # not "Creating initial tables" on each run
+# It logs a database error with its traceback before raising it; the raise becomes one line.
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 PARENT_RUN_ID = "mlflow.parentRunId"
 CELL_TAGS = ("dataset", "modality", "task", "train_size", "model", "family", "seed")
 _TRIAL_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
@@ -308,6 +312,12 @@ def server_command(
     ]  # fmt: skip
 
 
+def server_environment() -> dict[str, str]:
+    """The environment of `server_command`: without MLflow's GenAI job runners (seven extra
+    processes dlvsml never uses) unless the user asked for them."""
+    return {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
+
+
 def runs_url(host: str, port: int, experiment: str | None) -> str:
     """The dashboard page of an experiment's runs (MLflow opens experiments in GenAI mode)."""
     base = f"http://{host}:{port}/"
@@ -382,6 +392,7 @@ __all__ = [
     "results_frame",
     "runs_url",
     "server_command",
+    "server_environment",
     "tracking_uri",
     "ui_command",
 ]

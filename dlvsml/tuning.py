@@ -8,6 +8,14 @@ cell seed; trial 0 is the model's defaults; neural models (which report a higher
 score each epoch through ``ctx.trial``) are pruned by the median rule. A trial that raises is
 retried once, then recorded failed with its reason. Every model of a cell gets the same budget.
 
+Several workers (processes, machines; ``worker`` numbers them) can tune one study at once
+through a shared RDB such as PostgreSQL: the budget holds in total, because trials running
+elsewhere count toward it before a worker starts one, and a trial whose number shows it was
+started past the budget in a race is dropped (recorded FAIL with ``surplus``, never scored). Each
+running trial sends a heartbeat; one whose worker died goes stale after `GRACE_SECONDS`, is
+recorded FAIL, and is retried once with the same parameters by a surviving worker. A worker
+waits for the others' running trials before it picks the best.
+
 Example::
 
     outcome = tune(cell.key, get_model("linear"), context, data,
@@ -19,7 +27,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -31,6 +41,7 @@ import optuna
 from optuna.trial import FixedTrial, FrozenTrial, TrialState
 
 from dlvsml.errors import TrackingError
+from dlvsml.faults import fault_point
 from dlvsml.metrics import direction, predict, score
 from dlvsml.models import ModelContext, ModelSpec, fit_estimator
 from dlvsml.spec import Budget, ExperimentSpec
@@ -38,6 +49,17 @@ from dlvsml.spec import Budget, ExperimentSpec
 # Trials that count toward the budget: those that gave a result. Failed ones do not, so
 # re-running a FAILED cell (after fixing what broke it) gets its whole budget again.
 _COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+# Trials that take budget: counted, plus those running now (here or in another worker).
+_TAKEN = (*_COUNTED, TrialState.RUNNING)
+# A running trial records a heartbeat this often; one silent for GRACE_SECONDS is stale (its
+# worker died): it is failed and retried once.
+# DLVSML_TRIAL_GRACE_SECONDS shortens the grace where a resume should not wait a minute for the
+# trial of a killed run (the fault tests); heartbeats come at a third of it, at most every 10 s.
+GRACE_SECONDS = int(os.environ.get("DLVSML_TRIAL_GRACE_SECONDS", "60"))
+HEARTBEAT_SECONDS = max(1, min(10, GRACE_SECONDS // 3))
+_POLL_SECONDS = 1.0  # how often a worker looks whether the others' trials have finished
+_RETRY_OF = "failed_trial"  # system attribute Optuna gives the retry of a stale trial
+_ENQUEUED = "fixed_params"  # system attribute of an enqueued trial (the defaults, or a retry)
 
 
 class EpochScorePruner(optuna.pruners.BasePruner):
@@ -123,15 +145,40 @@ def storage_url(spec: ExperimentSpec) -> str:
 
 @lru_cache(maxsize=8)
 def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage (one per process and URL); SQLite waits for locks instead of failing."""
+    """An RDB storage (one per process and URL) with heartbeats, so a dead worker's trial is
+    retried; SQLite waits for locks instead of failing."""
+    retries = 2  # e.g. another worker was creating the same tables at the same moment
+    while True:
+        try:
+            return _rdb_storage(url)
+        except ImportError as exc:
+            raise TrackingError(
+                f"cannot open the Optuna storage {url!r}: its database driver is missing "
+                f"({exc.__cause__ or exc}); for PostgreSQL: pip install 'dlvsml[postgres]'"
+            ) from None
+        except Exception as exc:  # SQLAlchemy raises many types; all mean "unusable URL"
+            if not retries:
+                raise TrackingError(
+                    f"cannot open the Optuna storage {url!r} ({exc}); set optuna_storage to an "
+                    "RDB URL such as sqlite:///optuna.db or postgresql+psycopg://user@host:5432/db"
+                ) from None
+            retries -= 1
+            time.sleep(1.0)
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-    except Exception as exc:  # SQLAlchemy raises many types; all mean "unusable URL"
-        raise TrackingError(
-            f"cannot open the Optuna storage {url!r} ({exc}); set optuna_storage to an RDB URL "
-            "such as sqlite:///optuna.db or postgresql://user@host/db"
-        ) from None
+    with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
+        warnings.simplefilter("ignore")
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=1
+            ),
+        )
 
 
 def tune(
@@ -144,29 +191,103 @@ def tune(
     budget: Budget,
     storage: str,
     on_trial: Callable[[int, float | None], None] | None = None,
+    worker: int = 0,
 ) -> TuningOutcome:
-    """Run (or continue) the cell's study until its budget is spent; return the best model."""
+    """Run (or continue) the cell's study until its budget is spent; return the best model.
+
+    ``worker`` 0 is the suite's own; other numbers are extra workers on the same study (they
+    sample with their own seed and leave the defaults trial to worker 0)."""
     optuna.logging.set_verbosity(logging.ERROR)
     study = optuna.create_study(
         study_name=study_name,
         storage=open_storage(storage),
-        sampler=optuna.samplers.TPESampler(seed=context.seed, n_startup_trials=_startup(budget)),
+        sampler=optuna.samplers.TPESampler(  # constant liar: workers spread out, not pile up
+            seed=_sampler_seed(context.seed, worker),
+            n_startup_trials=_startup(budget),
+            constant_liar=True,
+        ),
         pruner=PRUNERS[model.family](),
         direction=direction(metric),
         load_if_exists=True,
     )
-    if model.defaults and not study.get_trials(
-        deepcopy=False, states=(*_COUNTED, TrialState.WAITING)
-    ):
+    _fail_stale(study)
+    if worker == 0 and model.defaults and _defaults_missing(study, budget):
         study.enqueue_trial(dict(model.defaults))
-    objective = _Objective(model, context, data, metric, _seconds_left(study, budget))
-    n_trials, seconds = _trials_left(study, budget), _seconds_left(study, budget)
-    if (n_trials is None or n_trials > 0) and (seconds is None or seconds > 0):
-        callbacks = [_report(on_trial)] if on_trial else None
-        study.optimize(
-            objective, n_trials=n_trials, timeout=seconds, catch=(TrialFailed,), callbacks=callbacks
-        )
+    objective = _Objective(model, context, data, metric, _seconds_left(study, budget), budget)
+    attempts = _Attempts(_trials_left(study, budget))
+    callbacks: list[Callable[..., None]] = [attempts]
+    if budget.trials is not None:  # trials started by other workers meanwhile count too
+        callbacks.append(optuna.study.MaxTrialsCallback(budget.trials, states=_TAKEN))
+    if on_trial:
+        callbacks.append(_report(on_trial))
+    _run_trials(study, objective, budget, callbacks, attempts)
     return _outcome(study, objective, metric)
+
+
+class _Attempts:
+    """Stops a worker after the trials it may attempt: what was left of the budget when it
+    started (failed trials use an attempt; retries of a dead worker's trials do not)."""
+
+    def __init__(self, left: int | None) -> None:
+        self.left = left
+
+    @property
+    def spent(self) -> bool:
+        return self.left is not None and self.left <= 0
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if self.left is not None and _RETRY_OF not in trial.system_attrs:
+            self.left -= 1
+        if self.spent:
+            study.stop()
+
+
+def _run_trials(
+    study: optuna.Study,
+    objective: _Objective,
+    budget: Budget,
+    callbacks: list[Callable[..., None]],
+    attempts: _Attempts,
+) -> None:
+    """Attempt this worker's share of the budget; then, while other workers' trials run, wait
+    (one may be the best) and run the retries of trials whose worker died (they turn up as
+    WAITING once the dead trial's heartbeat goes stale)."""
+    while True:
+        _fail_stale(study)
+        retries = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if _budget_left(study, budget) and (retries or not attempts.spent):
+            study.optimize(
+                objective,
+                timeout=_seconds_left(study, budget),
+                catch=(TrialFailed,),
+                callbacks=callbacks,
+            )
+            continue
+        if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            return
+        time.sleep(_POLL_SECONDS)
+
+
+def _defaults_missing(study: optuna.Study, budget: Budget) -> bool:
+    """Whether the defaults have not run (or are not queued or running) and budget is left:
+    they go first in a new study, and again when a failed cell is re-run."""
+    live = study.get_trials(deepcopy=False, states=(*_TAKEN, TrialState.WAITING))
+    return _budget_left(study, budget) and not any(_ENQUEUED in t.system_attrs for t in live)
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    """Fail (and enqueue a retry of) running trials whose worker stopped sending heartbeats."""
+    with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
+        warnings.simplefilter("ignore")
+        optuna.storages.fail_stale_trials(study)
+
+
+def _sampler_seed(seed: int, worker: int) -> int:
+    """The cell's seed for worker 0; a different, reproducible seed for each extra worker (the
+    same seed would make every worker propose the same parameters)."""
+    if worker == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, worker]).generate_state(1)[0])
 
 
 class _Objective:
@@ -179,13 +300,19 @@ class _Objective:
         data: CellData,
         metric: str,
         seconds: float | None,
+        budget: Budget | None = None,
     ) -> None:
         self.model, self.context, self.data, self.metric = model, context, data, metric
         self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.max_trials = None if budget is None else budget.trials
         self.maximise = direction(metric) == "maximize"
         self.best: tuple[int, float, Any, float] | None = None  # number, score, model, seconds
 
     def __call__(self, trial: optuna.Trial) -> float:
+        if self._surplus(trial):
+            trial.set_user_attr("surplus", True)
+            trial.study.stop()
+            raise _failed(trial, RuntimeError("the budget was reached by other workers"))
         context = replace(self.context, trial=trial, time_limit=self._time_left())
         try:  # e.g. defaults outside the search space: this trial fails, the others go on
             params = self.model.search_space(trial, context)
@@ -203,6 +330,7 @@ class _Objective:
                 error = exc
         else:
             raise _failed(trial, error) from error
+        fault_point("trial_fitted")
         trial.set_user_attr("fit_seconds", fit_seconds)
         if self.best is None or self._better(value, self.best[1]):
             self.best = (trial.number, value, estimator, fit_seconds)
@@ -226,6 +354,13 @@ class _Objective:
             )
         return estimator, fit_seconds, value
 
+    def _surplus(self, trial: optuna.Trial) -> bool:
+        """Whether trials started before this one (in any worker) already take the budget."""
+        if self.max_trials is None:
+            return False
+        taken = trial.study.get_trials(deepcopy=False, states=_TAKEN)
+        return sum(other.number < trial.number for other in taken) >= self.max_trials
+
     def _better(self, value: float, than: float) -> bool:
         return value > than if self.maximise else value < than
 
@@ -240,7 +375,7 @@ def _failed(trial: optuna.Trial, error: Exception) -> TrialFailed:
 
 
 def _outcome(study: optuna.Study, objective: _Objective, metric: str) -> TuningOutcome:
-    trials = study.get_trials(deepcopy=False)
+    trials = [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
     records = [_record(t) for t in trials]
     if not any(t.state == TrialState.COMPLETE for t in trials):
         reasons = "; ".join(f"trial {r.number}: {r.reason or r.state}" for r in records[:3])
@@ -277,7 +412,12 @@ def _record(trial: FrozenTrial) -> TrialRecord:
 def _trials_left(study: optuna.Study, budget: Budget) -> int | None:
     if budget.trials is None:
         return None
-    return budget.trials - len(study.get_trials(deepcopy=False, states=_COUNTED))
+    return budget.trials - len(study.get_trials(deepcopy=False, states=_TAKEN))
+
+
+def _budget_left(study: optuna.Study, budget: Budget) -> bool:
+    trials, seconds = _trials_left(study, budget), _seconds_left(study, budget)
+    return (trials is None or trials > 0) and (seconds is None or seconds > 0)
 
 
 def _seconds_left(study: optuna.Study, budget: Budget) -> float | None:
@@ -298,6 +438,7 @@ def _startup(budget: Budget) -> int:
 
 def _report(on_trial: Callable[[int, float | None], None]) -> Callable[..., None]:
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        fault_point("trial_done")
         completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         on_trial(trial.number, study.best_value if completed else None)
 

@@ -36,19 +36,23 @@ def cache_dir() -> Path | None:
 
 
 def file_stamp(path: Path) -> str | None:
-    """Size and mtime of a file, or of every file under a folder; None if it does not exist."""
-    if path.is_file():
-        stat = path.stat()
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
-    if path.is_dir():
-        digest = hashlib.sha256()
-        for item in sorted(path.rglob("*")):
-            if item.is_file():
-                stat = item.stat()
-                digest.update(
-                    f"{item.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns};".encode()
-                )
-        return digest.hexdigest()[:16]
+    """Size and mtime of a file, or of every file in the subfolders of a folder (what an image
+    folder holds); None if it does not exist or cannot be read (then nothing is cached)."""
+    try:
+        if path.is_file():
+            stat = path.stat()
+            return f"{stat.st_size}:{stat.st_mtime_ns}"
+        if path.is_dir():
+            digest = hashlib.sha256()
+            for item in sorted(path.glob("*/*")):
+                if item.is_file():
+                    stat = item.stat()
+                    digest.update(
+                        f"{item.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns};".encode()
+                    )
+            return digest.hexdigest()[:16]
+    except OSError:  # unreadable: the loader reports it, or loads without a cache entry
+        return None
     return None
 
 

@@ -93,6 +93,11 @@ def images_to_dataset(
         )
     if len(images) == 0:
         raise DataError(f"{source}: there are no images")
+    if 0 in images.shape[1:3]:
+        raise DataError(
+            f"{source}: the images have no pixels (shape {images.shape}); "
+            "give images at least 1×1 in size"
+        )
     labels = np.asarray(labels)
     if labels.shape != (len(images),):
         raise DataError(

@@ -21,6 +21,8 @@ def load_dataset(uri: str) -> Dataset:
     """
     parsed = parse_uri(uri)
     key = _key(parsed)
+    if key is None:  # a local source whose files cannot be stamped: never cached
+        return SOURCES[parsed.scheme].loader(parsed)
     if key in _memo:
         _memo.move_to_end(key)
         return _memo[key]
@@ -34,10 +36,12 @@ def load_dataset(uri: str) -> Dataset:
     return dataset
 
 
-def _key(parsed: SourceURI) -> str:
-    """A cache key; file sources use the resolved path and the file's size and mtime."""
+def _key(parsed: SourceURI) -> str | None:
+    """A cache key; file sources use the resolved path and the file's size and mtime (None
+    when those cannot be read, e.g. a missing file)."""
     params = "&".join(f"{k}={v}" for k, v in sorted(parsed.params.items()))
     if not SOURCES[parsed.scheme].local:
         return cache_key(f"{parsed.scheme}:{parsed.path}?{params}", None)
     path = parsed.local_path().resolve()
-    return cache_key(f"{parsed.scheme}:{path}?{params}", file_stamp(path))
+    stamp = file_stamp(path)
+    return None if stamp is None else cache_key(f"{parsed.scheme}:{path}?{params}", stamp)

@@ -35,8 +35,20 @@ class SourceURI:
         return self.params.get(key, default)
 
     def local_path(self) -> Path:
-        """The path as a local file, ``~`` expanded (relative paths are from the working dir)."""
-        return Path(self.path).expanduser()
+        """The path as a local file, ``~`` expanded (relative paths are from the working dir).
+
+        A path the OS cannot look up (too long, no such user for ``~user``, no permission) is a
+        DataError; a missing one is left to the loader, which says so with the resolved path.
+        """
+        try:
+            path = Path(self.path).expanduser()
+            path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return path
+        except (OSError, RuntimeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise DataError(f"{self.text}: cannot use the path {self.path!r} ({reason})") from None
+        return path
 
     def check_params(self, allowed: tuple[str, ...]) -> None:
         """Reject unknown query keys, so a typo (``targte=``) is not silently ignored."""
@@ -75,7 +87,7 @@ def parse_uri(text: str) -> SourceURI:
     scheme, sep, _ = text.partition(":")
     if not sep or not scheme:
         raise DataError(
-            f"{text!r} is not a source URI; write scheme:path, e.g. 'file:{text}' "
+            f"{text!r} is not a source URI; write scheme:path, e.g. {'file:' + text!r} "
             f"(schemes: {', '.join(sorted(SOURCES))})"
         )
     if scheme not in SOURCES:
@@ -89,4 +101,6 @@ def parse_uri(text: str) -> SourceURI:
     params = dict(parse_qsl(urlsplit("?" + query).query, keep_blank_values=True))
     if not path:
         raise DataError(f"{text!r} names no dataset after '{scheme}:'")
+    if "\x00" in text:  # no path or name may hold one (the OS would raise ValueError)
+        raise DataError(f"{text!r} holds a NUL character; remove it")
     return SourceURI(text=text, scheme=scheme, path=path, params=params)

@@ -7,6 +7,8 @@ categories) are categorical, kept as ``str``/``category`` with missing values le
 
 from __future__ import annotations
 
+import codecs
+import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -38,9 +40,14 @@ def existing_file(uri: SourceURI) -> Path:
     """The URI's path, or a DataError saying it is missing or a folder."""
     path = uri.local_path()
     if not path.exists():
-        raise DataError(f"{uri.text}: no such file {str(path)!r} (from {Path.cwd()})")
-    if not path.is_file():
+        raise DataError(
+            f"{uri.text}: no such file {str(path.resolve())!r} (relative paths are from the "
+            "working directory); check the path"
+        )
+    if path.is_dir():
         raise DataError(f"{uri.text}: {str(path)!r} is a folder, not a file")
+    if not path.is_file():
+        raise DataError(f"{uri.text}: {str(path)!r} is not a regular file (a device or pipe)")
     return path
 
 
@@ -59,8 +66,14 @@ def read_table(path: Path, where: str) -> pd.DataFrame:
         if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(path)
         if name.endswith(CSV_SUFFIXES):
-            return pd.read_csv(path, sep="\t" if ".tsv" in name else ",", low_memory=False)
-    except (OSError, ValueError, UnicodeDecodeError, EOFError, pd.errors.ParserError) as exc:
+            sep = "\t" if ".tsv" in name else ","
+            return pd.read_csv(path, sep=sep, low_memory=False, encoding=_encoding(path))
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{where}: {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "re-save it as UTF-8, e.g. iconv -f latin1 -t utf-8 IN > OUT"
+        ) from None
+    except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
         kind = "Parquet" if name.endswith(PARQUET_SUFFIXES) else "CSV"
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
@@ -69,6 +82,14 @@ def read_table(path: Path, where: str) -> pd.DataFrame:
         ) from None
     supported = ", ".join((*CSV_SUFFIXES, *PARQUET_SUFFIXES))
     raise DataError(f"{where}: unsupported file type {path.name!r}; use one of {supported}")
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8, unless the file starts with a UTF-16 byte-order mark (as Excel's "Unicode text")."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        head = stream.read(2)
+    return "utf-16" if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8"
 
 
 def frame_to_dataset(

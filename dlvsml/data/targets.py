@@ -81,7 +81,18 @@ def _regression_values(values: pd.Series, where: str) -> np.ndarray:
             f"{where}: a regression target must be numeric, but it holds values like {examples}; "
             "choose a numeric target column or drop task=regression"
         )
-    return values.to_numpy(dtype=np.float64)
+    numbers = values.to_numpy(dtype=np.float64)
+    if len(numbers) and np.all(numbers == numbers[0]):
+        raise DataError(
+            f"{where}: the target is constant (every value is {numbers[0]:g}); "
+            "there is nothing to predict, so choose another target column"
+        )
+    if not np.isfinite(numbers).all():
+        raise DataError(
+            f"{where}: the regression target holds {int((~np.isfinite(numbers)).sum())} "
+            "infinite values; replace or drop those rows"
+        )
+    return numbers
 
 
 def _encode_labels(values: pd.Series, where: str, task: str | None) -> Target:

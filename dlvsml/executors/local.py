@@ -1,0 +1,101 @@
+"""Cells on this machine: one after another in this process, or in N spawned processes.
+
+Worker processes each get ``cores // N`` threads (set in the environment they inherit, so
+OpenMP, BLAS and torch read it when they load) and report progress through a manager queue.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any
+
+from dlvsml.execute import CellResult, Reporter, run_cell
+from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
+from dlvsml.plan import Cell
+from dlvsml.resources import thread_environment, threads_per_worker
+from dlvsml.spec import ExperimentSpec
+
+
+@register_executor("local")
+def run_local(
+    spec: ExperimentSpec, cells: list[Cell], options: ExecutorOptions, recorder: Recorder
+) -> None:
+    """Each cell in turn in this process, with every core."""
+    n_threads = threads_per_worker(1)
+    for cell in cells:
+        recorder.started(cell, time.time())
+        recorder.finished(run_cell(spec, cell, n_threads, recorder.event))
+
+
+@register_executor("processes")
+def run_processes(
+    spec: ExperimentSpec, cells: list[Cell], options: ExecutorOptions, recorder: Recorder
+) -> None:
+    """Cells in ``options.workers`` spawned processes; a dead worker fails its cell only."""
+    n_threads = threads_per_worker(options.workers)
+    context = multiprocessing.get_context("spawn")
+    by_key = {cell.key: cell for cell in cells}
+    with (
+        _environment(thread_environment(n_threads)),
+        context.Manager() as manager,
+        ProcessPoolExecutor(options.workers, mp_context=context) as pool,
+    ):
+        events = manager.Queue()
+        pending: dict[Future, Cell] = {
+            pool.submit(_worker, spec, cell, n_threads, events.put): cell for cell in cells
+        }
+        try:
+            while pending:
+                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                drain_events(events.get_nowait, recorder, by_key)
+                for future in finished:
+                    recorder.finished(_result(future, pending.pop(future)))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _worker(spec: ExperimentSpec, cell: Cell, n_threads: int, report: Reporter) -> CellResult:
+    report(("start", cell.key, time.time()))
+    return run_cell(spec, cell, n_threads, report)
+
+
+def drain_events(get_nowait: Callable[[], Any], recorder: Recorder, cells: dict[str, Cell]) -> None:
+    """Hand queued worker events to the recorder (``start`` opens the cell's run)."""
+    while True:
+        try:
+            event = get_nowait()
+        except queue.Empty:
+            return
+        if event[0] == "start":
+            recorder.started(cells[event[1]], event[2])
+        else:
+            recorder.event(event)
+
+
+def _result(future: Future, cell: Cell) -> CellResult:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker process died (killed, out of memory, ...)
+        return failed_result(cell, f"worker process failed: {type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables that spawned workers inherit (thread caps read when libraries load)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
