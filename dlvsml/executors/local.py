@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -44,7 +45,9 @@ def run_processes(
     with (
         _environment(thread_environment(n_threads)),
         context.Manager() as manager,
-        ProcessPoolExecutor(options.workers, mp_context=context) as pool,
+        ProcessPoolExecutor(
+            options.workers, mp_context=context, initializer=_leave_ctrl_c_to_the_driver
+        ) as pool,
     ):
         events = manager.Queue()
         pending: dict[Future, Cell] = {
@@ -57,8 +60,23 @@ def run_processes(
                 for future in finished:
                     recorder.finished(_result(future, pending.pop(future)))
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers(pool)
             raise
+
+
+def _leave_ctrl_c_to_the_driver() -> None:
+    """Workers ignore SIGINT: a terminal's Ctrl-C reaches the whole process group, and only
+    the driver should react (it stops the workers and tells the user how to resume)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued cells and end running ones before the manager goes away (workers still
+    waiting on it would otherwise die with a traceback); their runs are failed on resume."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # public only in 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 def _worker(spec: ExperimentSpec, cell: Cell, n_threads: int, report: Reporter) -> CellResult:
