@@ -14,10 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -81,9 +77,8 @@ def pareto_front(frame: pd.DataFrame) -> pd.DataFrame:
 def pareto_figure(front: pd.DataFrame) -> Figure:
     """One panel per modality: tuning time (log) against gap to best, the front joined by a line."""
     modalities = sorted(front["modality"].unique())
-    figure, axes = plt.subplots(
-        1, max(1, len(modalities)), figsize=(4.5 * max(1, len(modalities)), 3.6), squeeze=False
-    )
+    figure = Figure(figsize=(4.5 * max(1, len(modalities)), 3.6))
+    axes = figure.subplots(1, max(1, len(modalities)), squeeze=False)
     for axis, modality in zip(axes[0], modalities, strict=False):
         group = front[front["modality"] == modality]
         for family, rows in group.groupby("family"):

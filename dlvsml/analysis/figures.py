@@ -7,11 +7,8 @@ Example::
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dlvsml.analysis.costs import FAMILY_COLOURS
@@ -30,7 +27,8 @@ def learning_curve_figure(
     chosen on validation. A vertical line marks the crossover, a band its bootstrap CI; an
     extrapolated crossover is drawn dotted beyond the data.
     """
-    figure, axis = plt.subplots(figsize=(6.4, 3.8))
+    figure = Figure(figsize=(6.4, 3.8))
+    axis = figure.subplots()
     for model, curve in model_points.groupby("curve", sort=True):
         colour = FAMILY_COLOURS.get(curve["family"].iloc[0], "grey")
         axis.plot(curve["train_size"], curve["mean"], ls="--", lw=0.8, alpha=0.5, color=colour)
@@ -55,7 +53,7 @@ def learning_curve_figure(
     return figure
 
 
-def _mark_crossover(axis: plt.Axes, crossing: dict) -> None:
+def _mark_crossover(axis: Axes, crossing: dict) -> None:
     if crossing.get("status") == CROSSED:
         size = crossing["crossover_size"]
         axis.axvline(size, color="black", lw=1, label=f"crossover ≈ {size:,.0f}")

@@ -21,10 +21,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import scikit_posthocs as sp
@@ -134,7 +130,8 @@ def cd_diagram(result: FriedmanResult, alpha: float = 0.05) -> Figure | None:
     """Critical-difference diagram of a Friedman result; None when the test was not run."""
     if result.average_ranks is None or result.posthoc is None:
         return None
-    figure, axis = plt.subplots(figsize=(7, 0.6 + 0.3 * len(result.models)))
+    figure = Figure(figsize=(7, 0.6 + 0.3 * len(result.models)))
+    axis = figure.subplots()
     colours = {
         model: FAMILY_COLOURS.get(result.families.get(model), "grey") for model in result.models
     }
