@@ -109,8 +109,14 @@ def build_report(
     out_dir: Path,
     n_boot: int = 1000,
     settings: ClaimSettings | None = None,
+    evaluation: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``out_dir/index.html`` (self-contained) and return its path."""
+    """Write ``out_dir/index.html`` (self-contained) and return its path.
+
+    ``evaluation`` is the summary of `dlvsml.recommend.evaluate.evaluate` (strategy, agreement,
+    mean_regret, max_regret, try_both_share, n), shown as "Recommender check" when given; it is
+    passed in because the recommender depends on analysis, not the other way round.
+    """
     analysis = analyse(results, n_boot, settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +143,7 @@ def build_report(
         pareto_png=_png(pareto_figure(analysis.pareto)) if len(analysis.pareto) else None,
         pareto=_records(analysis.pareto),
         failures=_records(analysis.failures),
+        recommender_check=_records(evaluation) if evaluation is not None else [],
     )
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")

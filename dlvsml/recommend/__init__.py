@@ -1,5 +1,9 @@
 """Recommend classical ML or deep learning from facts about a problem, with the reasons why.
 
+Measured results refine it: `dlvsml.recommend.evidence.derive_evidence` turns a suite's crossover
+sizes into thresholds, and `dlvsml.recommend.evaluate.evaluate` checks verdicts against measured
+winners, leaving one dataset out (both import the analysis stack, so they are not re-exported).
+
 >>> from dlvsml.recommend import Facts, recommend
 >>> recommend(Facts(modality="image", n_samples=200_000, gpu=True)).verdict
 'deep'

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console, Group
@@ -20,7 +20,11 @@ from dlvsml.errors import DlvsmlError
 from dlvsml.recommend.engine import recommend as recommend_for
 from dlvsml.recommend.facts import Facts, facts_from_profile, make_facts, merge
 from dlvsml.recommend.result import Recommendation
-from dlvsml.recommend.rules import load_rules
+from dlvsml.recommend.rules import RuleBase, load_rules
+
+if TYPE_CHECKING:  # evidence and evaluation pull in the analysis stack; import it when used
+    from dlvsml.recommend.evaluate import EvaluationResult
+    from dlvsml.recommend.evidence import Evidence
 
 VERDICT_STYLE = {"classical": "bold cyan", "deep": "bold magenta", "try_both": "bold yellow"}
 
@@ -73,9 +77,27 @@ def recommend(
         Path | None,
         typer.Option("--rules", help="Your own rules file (same format as rules.yaml)."),
     ] = None,
+    evidence_spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="Take thresholds (crossover sizes) from this spec's measured results.",
+        ),
+    ] = None,
+    evaluate_spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluate",
+            help="Check the recommender against this spec's results, leaving one dataset out "
+            "(fact flags are not used).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Recommend traditional ML or deep learning for a problem, with the rules behind it."""
+    if evaluate_spec is not None:
+        show_evaluation(evaluate_spec, load_rules(rules_path), as_json)
+        return
     overrides = {
         "modality": modality,
         "n_samples": n_samples,
@@ -91,11 +113,101 @@ def recommend(
     }
     rules = load_rules(rules_path)
     facts = gather_facts(data, overrides)
-    result = recommend_for(facts, rules)
+    evidence = None if evidence_spec is None else spec_evidence(evidence_spec, rules)
+    if evidence is None:
+        result = recommend_for(facts, rules)
+    else:
+        facts = evidence.facts_for(facts)
+        result = recommend_for(facts, rules, evidence.thresholds, evidence.source)
     if as_json:
-        sys.stdout.write(json.dumps({"data": data, **result.to_dict()}, indent=2) + "\n")
+        payload = {"data": data, **result.to_dict()}
+        payload["evidence"] = None if evidence is None else evidence.to_dict()
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    Console().print(render(result, title=data or f"{facts.modality} problem"))
+    console = Console()
+    console.print(render(result, title=data or f"{facts.modality} problem"))
+    console.print(describe_evidence(evidence, facts), highlight=False)
+
+
+def _spec_results(spec_path: Path) -> tuple[str, Any]:
+    """(spec name, its results frame) from the spec's tracking store; none is an error."""
+    from dlvsml.spec import load_spec
+    from dlvsml.tracking import results_frame, tracking_uri
+
+    spec = load_spec(spec_path)
+    uri = tracking_uri(spec)
+    frame = results_frame(spec.name, uri)
+    if frame.empty:
+        raise DlvsmlError(f"no results for {spec.name!r} in {uri}; run `dlvsml run {spec_path}`")
+    return spec.name, frame
+
+
+def spec_evidence(spec_path: Path, rules: RuleBase) -> Evidence:
+    """Evidence measured by the spec at ``spec_path`` (its results must exist)."""
+    from dlvsml.recommend.evidence import derive_evidence
+
+    name, frame = _spec_results(spec_path)
+    return derive_evidence(frame, name, rules)
+
+
+def describe_evidence(evidence: Evidence | None, facts: Facts) -> str:
+    """Where the thresholds came from, in a line per measured threshold, and the measured
+    classical win rate used as a fact."""
+    if evidence is None:
+        return (
+            "thresholds: literature defaults from the knowledge base "
+            "(give --evidence SPEC to use measured crossover sizes)"
+        )
+    if not evidence.used:
+        return f"thresholds: literature defaults (suite {evidence.spec_name!r} measured none)"
+    lines = [f"thresholds measured in suite {evidence.spec_name!r}:"]
+    for item in evidence.used:
+        lines.append(
+            f"  {item.name} = {item.value:,.0f} (default {item.default:,.0f}): {item.basis}; "
+            f"datasets {', '.join(item.datasets)}"
+        )
+    rate = facts.measured_classical_win_rate
+    if rate is not None:
+        lines.append(f"  measured classical win rate at this modality and size regime: {rate:.2f}")
+    return "\n".join(lines)
+
+
+def show_evaluation(spec_path: Path, rules: RuleBase, as_json: bool) -> None:
+    """Print the leave-one-dataset-out check of the recommender on a spec's results."""
+    from dlvsml.recommend.evaluate import evaluate
+
+    name, frame = _spec_results(spec_path)
+    result = evaluate(frame, rules, spec_name=name)
+    if as_json:
+        sys.stdout.write(json.dumps({"spec": name, **result.to_dict()}, indent=2) + "\n")
+        return
+    console = Console()
+    console.print(evaluation_table(result, name))
+    console.print(
+        f"agreement: 1 = named the winner (or the families tied within "
+        f"{result.tie_tolerance:g}), 0.5 = try_both when one family won; regret: score lost "
+        "following the verdict (0 for try_both)",
+        style="dim",
+    )
+
+
+def evaluation_table(result: EvaluationResult, spec_name: str) -> Table:
+    """The summary of an evaluation as a rich table."""
+    table = Table(
+        "strategy", "agreement", "mean regret", "max regret", "try_both share", "cells",
+        title=f"recommender check on {spec_name!r}: {len(result.datasets)} datasets, "
+        "each held out in turn",
+    )  # fmt: skip
+    for row in result.summary.to_dict("records"):
+        table.add_row(
+            row["strategy"],
+            f"{row['agreement']:.3f}",
+            f"{row['mean_regret']:.4f}",
+            f"{row['max_regret']:.4f}",
+            f"{row['try_both_share']:.2f}",
+            str(row["n"]),
+        )
+    return table
 
 
 def gather_facts(data: str | None, overrides: dict[str, Any]) -> Facts:

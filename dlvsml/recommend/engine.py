@@ -36,16 +36,20 @@ MAX_CONFIDENCE = 0.99
 
 
 def recommend(
-    facts: Facts, rules: RuleBase | None = None, thresholds: Mapping[str, float] | None = None
+    facts: Facts,
+    rules: RuleBase | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    evidence_source: str | None = None,
 ) -> Recommendation:
     """Classical ML, deep learning or both for ``facts``, e.g.
     ``recommend(Facts(modality="image", n_samples=200_000, gpu=True)).verdict == "deep"``.
 
     ``thresholds`` (name -> value) replace the knowledge base's values and are reported with
-    origin "evidence"; an unknown name raises `DlvsmlError`.
+    origin "evidence" and ``evidence_source`` (e.g. "suite 'example'"); an unknown name raises
+    `DlvsmlError`.
     """
     base = rules or default_rules()
-    threshold_uses = _threshold_uses(base, thresholds or {})
+    threshold_uses = _threshold_uses(base, thresholds or {}, evidence_source)
     values = {name: use.value for name, use in threshold_uses.items()} | facts.model_dump()
     fired: list[Rule] = []
     unknown: list[UnknownRule] = []
@@ -164,7 +168,9 @@ def _thresholds_decisive(
     }
 
 
-def _threshold_uses(base: RuleBase, overrides: Mapping[str, float]) -> dict[str, ThresholdUse]:
+def _threshold_uses(
+    base: RuleBase, overrides: Mapping[str, float], source: str | None
+) -> dict[str, ThresholdUse]:
     unknown = sorted(set(overrides) - set(base.thresholds))
     if unknown:
         raise DlvsmlError(
@@ -179,7 +185,7 @@ def _threshold_uses(base: RuleBase, overrides: Mapping[str, float]) -> dict[str,
             or not math.isfinite(value)
         ):
             raise DlvsmlError(f"threshold {name!r} must be a finite number, got {value!r}")
-        uses[name] = ThresholdUse(float(value), "evidence")
+        uses[name] = ThresholdUse(float(value), "evidence", source)
     return uses
 
 

@@ -46,6 +46,13 @@ class Facts(BaseModel):
         default=None, description="a pretrained model exists for the domain"
     )
     data_growth_expected: bool | None = None
+    measured_classical_win_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of measured comparisons of this modality and size regime won by the "
+        "best classical model (ties count half); set from evidence",
+    )
 
 
 FACT_NAMES: tuple[str, ...] = tuple(Facts.model_fields)

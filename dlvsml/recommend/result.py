@@ -56,13 +56,15 @@ class UnknownRule:
 
 @dataclass(frozen=True)
 class ThresholdUse:
-    """A threshold a decided rule depended on, and where its value came from."""
+    """A threshold a decided rule depended on, and where its value came from: the knowledge
+    base ("default") or measurements ("evidence", with ``source`` naming them, e.g. a suite)."""
 
     value: float
     origin: Literal["default", "evidence"]
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "origin": self.origin}
+        return {"value": self.value, "origin": self.origin, "source": self.source}
 
 
 @dataclass(frozen=True, repr=False)

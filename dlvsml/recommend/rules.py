@@ -305,6 +305,7 @@ _EXAMPLE_FACTS = tuple(
         latency_budget_ms=5.0,
         pretrained_available=True,
         data_growth_expected=False,
+        measured_classical_win_rate=0.5,
     ).model_dump()
     for modality in MODALITIES
 )

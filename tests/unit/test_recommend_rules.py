@@ -69,6 +69,8 @@ TRIGGERS: dict[str, dict[str, Any]] = {
     "interpretability_required": {"modality": "text", "interpretability": "required"},
     "interpretability_preferred": {"modality": "tabular", "interpretability": "preferred"},
     "data_growth_expected": {"modality": "image", "data_growth_expected": True},
+    "measured_classical_lead": {"modality": "image", "measured_classical_win_rate": 0.9},
+    "measured_neural_lead": {"modality": "tabular", "measured_classical_win_rate": 0.1},
 }
 
 
