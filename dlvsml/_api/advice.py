@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlvsml._api.backend import import_keeping_backend
 from dlvsml._api.inputs import check_modality, source_uri
 from dlvsml.errors import DlvsmlError
 
@@ -61,7 +61,7 @@ def recommend_for(
     """The recommendation for the dataset at ``uri``; ``results`` of a suite that measured it
     supply the thresholds (crossover sizes) when the evidence module is there."""
     check_modality(facts.get("modality"))
-    command = import_keeping_backend("dlvsml.recommend.command")
+    command = importlib.import_module("dlvsml.recommend.command")
     return _recommend(command.gather_facts(uri, facts), {}, rules, results, spec_name)
 
 
@@ -72,14 +72,14 @@ def _recommend(
     results: pd.DataFrame | None = None,
     spec_name: str | None = None,
 ) -> Recommendation:
-    package = import_keeping_backend("dlvsml.recommend")
-    engine_recommend = import_keeping_backend("dlvsml.recommend.engine").recommend
+    package = importlib.import_module("dlvsml.recommend")
+    engine_recommend = importlib.import_module("dlvsml.recommend.engine").recommend
     base = package.load_rules(Path(rules) if rules is not None else None)
     known = known if known is not None else package.make_facts(facts)
     if results is None or results.empty:
         return engine_recommend(known, base)
     try:
-        measured = import_keeping_backend("dlvsml.recommend.evidence")
+        measured = importlib.import_module("dlvsml.recommend.evidence")
     except ImportError:  # a recommender without measured evidence: its static thresholds
         return engine_recommend(known, base)
     evidence = measured.derive_evidence(results, spec_name or "compare", base)

@@ -8,6 +8,7 @@ does not leak into the tables.
 from __future__ import annotations
 
 import html
+import importlib
 import shutil
 import sys
 import tempfile
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dlvsml._api.backend import import_keeping_backend
 from dlvsml.errors import DataError, DlvsmlError
 
 if TYPE_CHECKING:
@@ -112,7 +112,6 @@ class Comparison:
             analysis.crossover(frame, dataset, n_boot=200),
             score_name=str(frame["score_name"].iloc[0]),
         )
-        _close_in_pyplot(figure)
         _show_figures_inline()
         return figure
 
@@ -195,20 +194,12 @@ class Comparison:
 
 
 def _analysis() -> ModuleType:
-    return import_keeping_backend("dlvsml.analysis")
-
-
-def _close_in_pyplot(figure: Figure) -> None:
-    """Drop the figure from pyplot's list: it is returned (shown once, where it is displayed),
-    not shown again at the end of the cell."""
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+    return importlib.import_module("dlvsml.analysis")
 
 
 def _show_figures_inline() -> None:
-    """Let IPython draw returned figures as PNG. dlvsml's analysis selects the Agg backend (for
-    headless runs), so the inline backend, which would register that formatter, never loads."""
+    """Let IPython draw returned figures as PNG: dlvsml builds plain `Figure`s without pyplot,
+    so the inline backend, which would register that formatter, may never load."""
     if "IPython" not in sys.modules:
         return
     from IPython import get_ipython

@@ -9,10 +9,9 @@ as before, and calling it runs `dlvsml._api.advice.recommend`.
 
 from __future__ import annotations
 
+import importlib
 import types
 from typing import Any
-
-from dlvsml._api.backend import import_keeping_backend
 
 
 class CallableRecommend(types.ModuleType):
@@ -29,7 +28,7 @@ class DlvsmlPackage(types.ModuleType):
 
     @property
     def recommend(self) -> types.ModuleType:
-        package = import_keeping_backend("dlvsml.recommend")
+        package = importlib.import_module("dlvsml.recommend")
         if type(package) is types.ModuleType:
             package.__class__ = CallableRecommend
         return package

@@ -21,10 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -216,10 +212,9 @@ def _friedman_view(result: FriedmanResult) -> dict[str, Any]:
 
 
 def _png(figure: Figure) -> str:
-    """A figure as base64 PNG text (the figure is closed: reports draw many)."""
+    """A figure as base64 PNG text (figures are plain `Figure`s: no pyplot state to close)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
