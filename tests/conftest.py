@@ -37,6 +37,37 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict
     )
 
 
+SUITE_NAME = "twofamilies"
+SUITE_SPEC = f"""\
+name: {SUITE_NAME}
+datasets: [builtin:breast_cancer, builtin:wine]
+train_sizes: [30, 60, 90]
+models: [linear, mlp]
+seeds: 2
+budget: {{trials: 1, seconds: 2}}
+"""
+SUITE_CELLS = 24
+
+
+@pytest.fixture(scope="session")
+def finished_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished two-dataset, two-family, two-seed suite in its own folder (its MLflow and
+    Optuna stores inside), run once for every test that reads real results."""
+    from dlvsml.runner import run_spec
+    from dlvsml.spec import load_spec
+
+    folder = tmp_path_factory.mktemp(SUITE_NAME)
+    (folder / "spec.yaml").write_text(SUITE_SPEC)
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        summary = run_spec(load_spec("spec.yaml"), progress=False)
+    finally:
+        os.chdir(before)
+    assert summary.failed == [] and len(summary.finished) == SUITE_CELLS
+    return folder
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -7,7 +7,6 @@ most of its time importing torch and MLflow again.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,32 +14,12 @@ from typer.testing import CliRunner
 
 from dlvsml.cli import app
 from dlvsml.recommend.evaluate import STRATEGIES
-from dlvsml.runner import run_spec
-from dlvsml.spec import load_spec
-
-SPEC = """\
-name: recommended
-datasets: [builtin:breast_cancer, builtin:wine]
-train_sizes: [30, 60]
-models: [linear, mlp]
-seeds: 2
-budget: {trials: 1, seconds: 2}
-"""
+from tests.conftest import SUITE_NAME
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished two-dataset suite in its own folder (MLflow and Optuna stores inside it)."""
-    folder = tmp_path_factory.mktemp("recommended")
-    (folder / "spec.yaml").write_text(SPEC)
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        summary = run_spec(load_spec("spec.yaml"), progress=False)
-    finally:
-        os.chdir(before)
-    assert summary.failed == [] and len(summary.finished) == 16
-    return folder
+@pytest.fixture
+def suite(finished_suite: Path) -> Path:
+    return finished_suite
 
 
 @pytest.fixture
@@ -61,10 +40,10 @@ def cli(suite: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_evaluate_prints_one_row_per_strategy_from_the_real_store(cli) -> None:
     payload = json.loads(cli("recommend", "--evaluate", "spec.yaml", "--json").stdout)
-    assert payload["spec"] == "recommended"
+    assert payload["spec"] == SUITE_NAME
     assert payload["datasets"] == ["breast_cancer", "wine"]
     assert [row["strategy"] for row in payload["summary"]] == list(STRATEGIES)
-    assert all(row["n"] == 4 for row in payload["summary"])  # 2 datasets × 2 sizes
+    assert all(row["n"] == 6 for row in payload["summary"])  # 2 datasets × 3 sizes
     for row in payload["summary"]:
         assert 0 <= row["agreement"] <= 1 and row["mean_regret"] >= 0
     cells = payload["cells"]
@@ -72,21 +51,21 @@ def test_evaluate_prints_one_row_per_strategy_from_the_real_store(cli) -> None:
     assert {cell["winner"] for cell in cells} <= {"classical", "neural", "either"}
 
     table = cli("recommend", "--evaluate", "spec.yaml")
-    assert "recommender check on 'recommended'" in table.stdout and "always deep" in table.stdout
+    assert f"recommender check on '{SUITE_NAME}'" in table.stdout and "always deep" in table.stdout
 
 
 def test_evidence_thresholds_carry_the_spec_name(cli) -> None:
     args = ("recommend", "--modality", "tabular", "--n-samples", "60")
     payload = json.loads(cli(*args, "--evidence", "spec.yaml", "--json").stdout)
-    assert payload["evidence"]["spec"] == "recommended"
+    assert payload["evidence"]["spec"] == SUITE_NAME
     assert "dl_min_samples_tabular" in payload["evidence"]["thresholds"]
     use = payload["thresholds_used"]["dl_min_samples_tabular"]
-    assert use["origin"] == "evidence" and "recommended" in use["source"]
+    assert use["origin"] == "evidence" and SUITE_NAME in use["source"]
 
     assert "literature defaults" in cli(*args).stdout
 
 
 def test_report_has_the_recommender_check(cli, suite: Path) -> None:
     cli("report", "spec.yaml", "--bootstrap", "0")
-    html = (suite / "reports" / "recommended" / "index.html").read_text()
+    html = (suite / "reports" / SUITE_NAME / "index.html").read_text()
     assert "Recommender check" in html and "rules + evidence" in html

@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dlvsml.runner import run_spec
-from dlvsml.spec import load_spec
-from tests.conftest import run_cli
+from tests.conftest import SUITE_CELLS, SUITE_NAME, SUITE_SPEC, run_cli
 
 CHROMIUM = "/usr/bin/chromium"
-SPEC = """\
-name: reported
-datasets: [builtin:breast_cancer, builtin:wine]
-train_sizes: [30, 60, 90]
-models: [linear, mlp]
-seeds: 2
-budget: {trials: 1, seconds: 2}
-"""
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished two-seed suite in its own folder (MLflow and Optuna stores inside it)."""
-    folder = tmp_path_factory.mktemp("reported")
-    (folder / "spec.yaml").write_text(SPEC)
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        summary = run_spec(load_spec("spec.yaml"), progress=False)
-    finally:
-        os.chdir(before)
-    assert summary.failed == [] and len(summary.finished) == 24
-    return folder
+@pytest.fixture
+def suite(finished_suite: Path) -> Path:
+    return finished_suite
 
 
 def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -47,7 +26,7 @@ def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
 def test_report_writes_html_and_logs_it_to_mlflow(suite: Path) -> None:
     result = _cli(suite, "report", "spec.yaml", "--bootstrap", "50")
     assert result.returncode == 0, result.stderr
-    page = suite / "reports" / "reported" / "index.html"
+    page = suite / "reports" / SUITE_NAME / "index.html"
     html = page.read_text()
     assert "Claims put to the test" in html
     assert html.count('src="data:image/png;base64,') >= 2  # learning curves, one per dataset
@@ -55,7 +34,7 @@ def test_report_writes_html_and_logs_it_to_mlflow(suite: Path) -> None:
     assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained
 
     client = MlflowClient(f"sqlite:///{suite / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("reported")
+    experiment = client.get_experiment_by_name(SUITE_NAME)
     reports = client.search_runs([experiment.experiment_id], "tags.kind = 'report'")
     assert reports, "the report was not logged to MLflow"
     logged = [item.path for item in client.list_artifacts(reports[0].info.run_id, "report")]
@@ -68,7 +47,7 @@ def test_report_numbers_are_regenerated_identically_from_the_store(suite: Path) 
     assert first.returncode == 0, first.stderr
     numbers = json.loads(first.stdout)
     assert first.stdout == second.stdout
-    assert numbers["summary"]["n_finished_cells"] == 24
+    assert numbers["summary"]["n_finished_cells"] == SUITE_CELLS
     assert {row["dataset"] for row in numbers["crossovers"]} == {"breast_cancer", "wine"}
     assert {row["key"] for row in numbers["claims"]} >= {"small_data", "training_time"}
     assert all(
@@ -77,7 +56,7 @@ def test_report_numbers_are_regenerated_identically_from_the_store(suite: Path) 
 
 
 def test_report_without_runs_says_what_to_do(tmp_path: Path) -> None:
-    (tmp_path / "spec.yaml").write_text(SPEC.replace("reported", "never_run"))
+    (tmp_path / "spec.yaml").write_text(SUITE_SPEC.replace(SUITE_NAME, "never_run"))
     result = _cli(tmp_path, "report", "spec.yaml")
     assert result.returncode == 2
     assert "dlvsml run spec.yaml" in result.stderr
@@ -88,7 +67,7 @@ def test_report_without_runs_says_what_to_do(tmp_path: Path) -> None:
 def test_report_first_screen_shows_claims_and_a_learning_curve(suite: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    page = suite / "reports" / "reported" / "index.html"
+    page = suite / "reports" / SUITE_NAME / "index.html"
     if not page.exists():
         assert _cli(suite, "report", "spec.yaml", "--bootstrap", "50").returncode == 0
     shot = suite / "report-first-screen.png"
