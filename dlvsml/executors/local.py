@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -48,6 +49,7 @@ def run_processes(
         ProcessPoolExecutor(
             options.workers, mp_context=context, initializer=_leave_ctrl_c_to_the_driver
         ) as pool,
+        _ctrl_c_as_flag() as ctrl_c,
     ):
         events = manager.Queue()
         pending: dict[Future, Cell] = {
@@ -55,6 +57,8 @@ def run_processes(
         }
         try:
             while pending:
+                if ctrl_c.is_set():
+                    raise KeyboardInterrupt
                 finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 drain_events(events.get_nowait, recorder, by_key)
                 for future in finished:
@@ -62,6 +66,22 @@ def run_processes(
         except BaseException:
             _stop_workers(pool)
             raise
+
+
+@contextmanager
+def _ctrl_c_as_flag() -> Iterator[threading.Event]:
+    """SIGINT sets a flag that the wait loop turns into KeyboardInterrupt. Raised wherever the
+    signal lands, the interrupt can be lost: inside a garbage-collection callback (SQLAlchemy
+    has them) Python prints it and carries on."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed  # signal handlers belong to the main thread
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.set())
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _leave_ctrl_c_to_the_driver() -> None:
