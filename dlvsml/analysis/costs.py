@@ -18,15 +18,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-COST_COLUMNS = (
-    "tuning_seconds",
-    "fit_seconds",
-    "predict_seconds_per_1k",
-    "peak_memory_mb",
-    "param_count",
-    "model_bytes",
-    "cost_usd",
-)
+from dlvsml.analysis.frame import MEASURES
+
+# Every recorded measure except the validation score is a cost.
+COST_COLUMNS = tuple(column for column in MEASURES if column != "validation_score")
 FAMILY_COLOURS = {"classical": "#1f77b4", "neural": "#d62728"}
 
 
