@@ -46,6 +46,7 @@ from dlvsml.execute import CellResult
 from dlvsml.faults import fault_point
 from dlvsml.plan import Cell, SkippedCell
 from dlvsml.spec import ExperimentSpec
+from dlvsml.sqlite import use_wal
 
 logging.getLogger("mlflow").setLevel(logging.WARNING)  # not "Creating initial tables" on each run
 # It logs a database error with its traceback before raising it; the raise becomes one line.
@@ -53,7 +54,7 @@ logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 PARENT_RUN_ID = "mlflow.parentRunId"
 CELL_TAGS = ("dataset", "modality", "task", "train_size", "model", "family", "seed")
 _TRIAL_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
-_BATCH = 100  # MLflow accepts at most 100 params or tags per log_batch call
+_BATCH = 100  # MLflow accepts at most 100 params or tags (1000 entries) per log_batch call
 
 
 def tracking_uri(spec: ExperimentSpec | None = None) -> str:
@@ -74,6 +75,7 @@ class Tracker:
     def __init__(self, spec_name: str, uri: str, create: bool = True) -> None:
         self.spec_name, self.uri = spec_name, uri
         _check_reachable(uri)
+        use_wal(uri)
         try:
             self.client = MlflowClient(tracking_uri=uri)
             self.experiment_id = self._experiment(create)
@@ -197,10 +199,10 @@ class Tracker:
         metric_list = [Metric(k, float(v), timestamp, 0) for k, v in metrics.items() if _finite(v)]
         param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
         tag_list = [RunTag(k, str(v)) for k, v in tags.items()]
-        self.client.log_batch(run_id, metrics=metric_list)
-        for start in range(0, max(len(param_list), len(tag_list)), _BATCH):
-            self.client.log_batch(
+        for start in range(0, max(len(metric_list), len(param_list), len(tag_list)), _BATCH):
+            self.client.log_batch(  # one round trip (and commit) per 100 of each
                 run_id,
+                metrics=metric_list[start : start + _BATCH],
                 params=param_list[start : start + _BATCH],
                 tags=tag_list[start : start + _BATCH],
             )

@@ -45,6 +45,7 @@ from dlvsml.faults import fault_point
 from dlvsml.metrics import direction, predict, score
 from dlvsml.models import ModelContext, ModelSpec, fit_estimator
 from dlvsml.spec import Budget, ExperimentSpec
+from dlvsml.sqlite import use_wal
 
 # Trials that count toward the budget: those that gave a result. Failed ones do not, so
 # re-running a FAILED cell (after fixing what broke it) gets its whole budget again.
@@ -167,6 +168,7 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
 
 
 def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    use_wal(url)
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
     with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
         warnings.simplefilter("ignore")
