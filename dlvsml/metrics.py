@@ -85,12 +85,22 @@ def direction(metric: str) -> str:
 def predict(estimator: Any, X: Any, task: str, n_classes: int | None) -> Predictions:
     """Predictions (and class probabilities aligned to 0..K-1, when the model has them)."""
     start = time.perf_counter()
-    y_pred = np.asarray(estimator.predict(X))
+    model, features = _featurised(estimator, X)
+    y_pred = np.asarray(model.predict(features))
     seconds = time.perf_counter() - start
     proba = None
-    if task != "regression" and hasattr(estimator, "predict_proba"):
-        proba = _aligned_proba(estimator, np.asarray(estimator.predict_proba(X)), n_classes)
+    if task != "regression" and hasattr(model, "predict_proba"):
+        proba = _aligned_proba(model, np.asarray(model.predict_proba(features)), n_classes)
     return Predictions(y_pred, proba, seconds)
+
+
+def _featurised(estimator: Any, X: Any) -> tuple[Any, Any]:
+    """A pipeline's final model and ``X`` through its other steps, so that predictions and
+    probabilities share one featurisation (TF-IDF or HOG of a test split takes seconds)."""
+    steps = getattr(estimator, "steps", None)
+    if not isinstance(steps, list) or len(steps) < 2:
+        return estimator, X
+    return steps[-1][1], estimator[:-1].transform(X)
 
 
 def score(

@@ -62,3 +62,24 @@ def test_probabilities_are_aligned_when_a_class_was_never_seen() -> None:
     assert found.predict_seconds >= 0
     y_true = np.concatenate([y[:-1], [1]])
     assert np.isfinite(score("log_loss", y_true, found, 3))
+
+
+def test_a_pipeline_is_featurised_once_and_predicts_what_the_pipeline_predicts() -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    calls = []
+
+    def counted(X):
+        calls.append(len(X))
+        return X / X.max(axis=0)
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(FunctionTransformer(counted), LogisticRegression(max_iter=500))
+    model.fit(X[:400], y[:400])
+    calls.clear()
+    found = predict(model, X[400:], "binary", 2)
+    assert calls == [len(X) - 400]  # predict and predict_proba share one featurisation
+    np.testing.assert_array_equal(found.y_pred, model.predict(X[400:]))
+    np.testing.assert_allclose(found.proba, model.predict_proba(X[400:]))
