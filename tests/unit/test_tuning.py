@@ -130,3 +130,40 @@ def test_defaults_outside_the_search_space_fail_one_trial_not_the_cell(
     outcome = _tune(model, data, tmp_path, trials=3)
     assert [t.state for t in outcome.trials] == ["FAIL", "COMPLETE", "COMPLETE"]
     assert "ValueError" in outcome.trials[0].reason
+
+
+def test_pruner_judges_a_trial_by_its_best_epoch_so_far() -> None:
+    study = optuna.create_study(direction="maximize", pruner=EpochScorePruner(2, 1))
+    for _ in range(2):
+        trial = study.ask()
+        for epoch, value in enumerate((0.5, 0.7, 0.8)):
+            trial.report(value, epoch)
+        study.tell(trial, 0.8)
+    dipped = study.ask()
+    dipped.report(0.85, 1)
+    dipped.report(0.6, 2)  # one bad epoch after a good one: kept (early stopping keeps the best)
+    assert not dipped.should_prune()
+    behind = study.ask()
+    behind.report(0.5, 1)
+    behind.report(0.6, 2)
+    assert behind.should_prune()
+
+
+def test_pruner_reads_the_completed_trials_once_per_trial() -> None:
+    class Counting(optuna.storages.InMemoryStorage):
+        reads = 0
+
+        def get_all_trials(self, *args, **kwargs):
+            Counting.reads += 1
+            return super().get_all_trials(*args, **kwargs)
+
+    study = optuna.create_study(storage=Counting(), pruner=EpochScorePruner(1, 0))
+    first = study.ask()
+    first.report(0.5, 0)
+    study.tell(first, 0.5)
+    trial = study.ask()
+    Counting.reads = 0
+    for epoch in range(20):
+        trial.report(0.9, epoch)
+        trial.should_prune()
+    assert Counting.reads <= 2
