@@ -43,7 +43,8 @@ from optuna.trial import FixedTrial, FrozenTrial, TrialState
 from dlvsml.errors import TrackingError
 from dlvsml.faults import fault_point
 from dlvsml.metrics import direction, predict, score
-from dlvsml.models import ModelContext, ModelSpec, fit_estimator
+from dlvsml.models import ModelContext, ModelSpec
+from dlvsml.models.pipeline import FeatureMemo
 from dlvsml.spec import Budget, ExperimentSpec
 from dlvsml.sqlite import use_wal
 
@@ -324,6 +325,7 @@ class _Objective:
         self.max_trials = None if budget is None else budget.trials
         self.maximise = direction(metric) == "maximize"
         self.best: tuple[int, float, Any, float] | None = None  # number, score, model, seconds
+        self.features = FeatureMemo()  # featurisers fitted on this cell's data, by parameters
 
     def __call__(self, trial: optuna.Trial) -> float:
         if self._surplus(trial):
@@ -357,12 +359,11 @@ class _Objective:
         self, params: Mapping[str, Any], context: ModelContext
     ) -> tuple[Any, float, float]:
         estimator = self.model.build(params, context)
-        start = time.perf_counter()
-        fit_estimator(
-            estimator, self.data.X_train, self.data.y_train, (self.data.X_val, self.data.y_val)
-        )
-        fit_seconds = time.perf_counter() - start
-        predictions = predict(estimator, self.data.X_val, context.task, context.n_classes)
+        validation = (self.data.X_val, self.data.y_val)
+        estimator = self.features.fit(estimator, self.data.X_train, self.data.y_train, validation)
+        fit_seconds = self.features.fit_seconds  # as without the memo: featurisation included
+        model, X_val = self.features.featurised(estimator, self.data.X_val)
+        predictions = predict(model, X_val, context.task, context.n_classes)
         value = score(self.metric, self.data.y_val, predictions, context.n_classes)
         if not math.isfinite(value):
             raise FloatingPointError(

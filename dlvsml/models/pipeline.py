@@ -5,16 +5,22 @@ transforms the validation rows with them and hands both to the final step when t
 accepts ``validation_data`` (`EarlyStoppingClassifier` / `EarlyStoppingRegressor`). The boosters
 label-encode classes (XGBoost wants 0..K-1) and switch early stopping on only when a validation
 split is given. `CalibratedClassifier` gives a margin classifier (SVC) Platt-scaled probabilities.
+`FeatureMemo` lets the trials of one tuning cell share featurisers fitted on its fixed data.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
+import joblib
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -61,6 +67,163 @@ class ModelPipeline(Pipeline):
             tags.input_tags.string = get_tags(first).input_tags.string
             tags.input_tags.two_d_array = get_tags(first).input_tags.two_d_array
         return tags
+
+
+FEATURE_MEMO_ENV = "DLVSML_FEATURE_CACHE"  # MiB of featurised splits per cell; "off" or 0: none
+FEATURE_MEMO_MB = 256
+
+
+class _Featurised(NamedTuple):
+    steps: list[tuple[str, Any]]  # fitted; shared by the pipelines of every trial that hits
+    X: Any
+    X_val: Any
+    nbytes: int
+    seconds: float  # fitting the steps and transforming X with them
+    val_seconds: float  # transforming X_val
+
+
+class FeatureMemo:
+    """The featurised splits of one tuning cell, keyed by the featuriser steps' parameters.
+
+    A cell's trials all fit on the same train split and score on the same validation split, so
+    a featuriser with the same class and ``get_params`` gives the same result every time. `fit`
+    fits clones of a `ModelPipeline`'s featuriser steps once per parameter set, keeps them with
+    the train and validation matrices they give, and fits only the final step afterwards; the
+    pipeline it returns holds those fitted featurisers (shared, never refitted) and a fitted
+    final step. `featurised` hands `dlvsml.metrics.predict` the kept validation matrix.
+    ``fit_seconds`` is what the last `fit` would have taken without the memo (the kept
+    featurisation's time included), so that fit times stay comparable across models.
+
+    The memo holds up to ``max_entries`` parameter sets and ``max_bytes`` of matrices, dropping
+    the least recently used; it is for one cell's data only (other data empty it). Other
+    estimators, and splits too large to keep, are fitted as usual.
+    """
+
+    def __init__(self, max_bytes: int | None = None, max_entries: int = 4) -> None:
+        self.max_bytes = _memo_bytes() if max_bytes is None else max_bytes
+        self.max_entries = max_entries
+        self.hits = self.misses = 0
+        self.fit_seconds = 0.0
+        self._entries: OrderedDict[str, _Featurised] = OrderedDict()
+        self._data: tuple[Any, ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(entry.nbytes for entry in self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def fit(self, pipeline: Any, X: Any, y: Any, validation_data: ValidationData = None) -> Any:
+        """Fit ``pipeline`` like `dlvsml.models.fit_estimator`; return the fitted pipeline."""
+        from dlvsml.models.registry import fit_estimator
+
+        final = pipeline.steps[-1][1] if isinstance(pipeline, ModelPipeline) else None
+        key = None
+        if final not in (None, "passthrough") and self.max_bytes > 0:
+            key = _signature(pipeline.steps[:-1], validation_data is None)
+        if key is None:
+            start = time.perf_counter()
+            fitted = fit_estimator(pipeline, X, y, validation_data)
+            self.fit_seconds = time.perf_counter() - start
+            return fitted
+        X_val, y_val = validation_data if validation_data is not None else (None, None)
+        data = (X, y, X_val, y_val)
+        if list(map(id, data)) != list(map(id, self._data)):  # held, so no id is reused
+            self._entries.clear()  # another cell's data: nothing kept applies
+            self._data = data
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            entry = self._featurise(key, pipeline.steps[:-1], X, y, X_val)
+        else:
+            self.hits += 1
+            self._entries.move_to_end(key)
+        start, seconds = time.perf_counter(), entry.seconds
+        if validation_data is not None and _accepts_validation(final):
+            final.fit(entry.X, y, validation_data=(entry.X_val, y_val))
+            seconds += entry.val_seconds  # a plain fit transforms X_val only for such steps
+        else:
+            final.fit(entry.X, y)
+        self.fit_seconds = seconds + time.perf_counter() - start
+        pipeline.steps = [*entry.steps, pipeline.steps[-1]]
+        return pipeline
+
+    def featurised(self, estimator: Any, X: Any) -> tuple[Any, Any]:
+        """``(final step, kept validation matrix)`` when `fit` featurised ``X`` as the validation
+        split of ``estimator``; else ``(estimator, X)``."""
+        if self._data and X is self._data[2] and isinstance(estimator, ModelPipeline):
+            for entry in self._entries.values():
+                shared = zip(entry.steps, estimator.steps[:-1], strict=True)
+                if all(a is b for (_, a), (_, b) in shared):
+                    return estimator.steps[-1][1], entry.X_val
+        return estimator, X
+
+    def _featurise(self, key: str, steps: list, X: Any, y: Any, X_val: Any) -> _Featurised:
+        fitted, seconds, val_seconds = [], 0.0, 0.0
+        for name, step in steps:
+            if step is not None and step != "passthrough":
+                start = time.perf_counter()
+                step = clone(step)
+                fit_transform = getattr(step, "fit_transform", None)
+                X = fit_transform(X, y) if fit_transform else step.fit(X, y).transform(X)
+                middle = time.perf_counter()
+                X_val = None if X_val is None else step.transform(X_val)
+                seconds += middle - start
+                val_seconds += time.perf_counter() - middle
+            fitted.append((name, step))
+        size = _nbytes(X) + (0 if X_val is None else _nbytes(X_val))
+        entry = _Featurised(fitted, X, X_val, size, seconds, val_seconds)
+        if size <= self.max_bytes:
+            self._entries[key] = entry
+            while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
+                self._entries.popitem(last=False)
+        return entry
+
+
+def _memo_bytes() -> int:
+    setting = os.environ.get(FEATURE_MEMO_ENV, "").strip().lower()
+    if setting in ("off", "false", "no"):
+        return 0
+    try:
+        return int(float(setting or FEATURE_MEMO_MB) * (1 << 20))
+    except ValueError:
+        warnings.warn(
+            f"{FEATURE_MEMO_ENV}={setting!r} is not 'off' or MiB; using 256", stacklevel=2
+        )
+        return FEATURE_MEMO_MB << 20
+
+
+def _signature(steps: list[tuple[str, Any]], no_validation: bool) -> str | None:
+    """A hash of the steps' names, classes and parameters; None if they cannot be hashed."""
+    described = [
+        (name, step if isinstance(step, str | None) else _class(step), _params(step))
+        for name, step in steps
+    ]
+    try:
+        return joblib.hash((described, no_validation))
+    except Exception:  # e.g. a lambda among the parameters
+        return None
+
+
+def _class(step: Any) -> str:
+    return f"{type(step).__module__}.{type(step).__qualname__}"
+
+
+def _params(step: Any) -> Any:
+    return step.get_params(deep=True) if hasattr(step, "get_params") else None
+
+
+def _nbytes(X: Any) -> int:
+    """Bytes of an array, sparse matrix or DataFrame; other outputs count as too large."""
+    if isinstance(X, np.ndarray):
+        return X.nbytes
+    if sparse.issparse(X):
+        parts = ("data", "indices", "indptr", "row", "col", "offsets")
+        return sum(getattr(X, part).nbytes for part in parts if hasattr(X, part))
+    if hasattr(X, "memory_usage"):
+        return int(X.memory_usage(index=True, deep=True).sum())
+    return 1 << 62
 
 
 def _xgboost_fit_args(booster: Any, eval_set: list, rounds: int | None) -> dict[str, Any]:
