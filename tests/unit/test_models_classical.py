@@ -286,3 +286,21 @@ def test_svm_probabilities_survive_a_class_with_one_example() -> None:
     assert model.classes_.tolist() == [0, 1, 2]
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert np.mean(model.predict(X) == y) > 0.8
+
+
+@pytest.mark.parametrize("encoding", ["native", "onehot", "ordinal"])
+def test_string_columns_encode_as_their_object_twins(encoding: str) -> None:
+    from dlvsml.models.features import TabularFeatures
+
+    rng = np.random.default_rng(0)
+    words = rng.choice(["red", "green", "blue", None], size=300).tolist()
+    strings = pd.DataFrame({"colour": pd.array(words, dtype="str"), "x": rng.normal(size=300)})
+    objects = strings.astype({"colour": object})
+    assert isinstance(strings["colour"].dtype, pd.StringDtype)
+    fast = TabularFeatures(encoding=encoding).fit(strings[:200]).transform(strings[200:])
+    plain = TabularFeatures(encoding=encoding).fit(objects[:200]).transform(objects[200:])
+    if encoding == "native":
+        assert (fast["colour"].cat.codes == plain["colour"].cat.codes).all()
+        assert list(fast["colour"].cat.categories) == list(plain["colour"].cat.categories)
+    else:
+        np.testing.assert_array_equal(fast, plain)
