@@ -83,15 +83,22 @@ def direction(metric: str) -> str:
 
 
 def predict(estimator: Any, X: Any, task: str, n_classes: int | None) -> Predictions:
-    """Predictions (and class probabilities aligned to 0..K-1, when the model has them)."""
+    """Predictions (and class probabilities aligned to 0..K-1, when the model has them).
+
+    A model with ``predict_with_proba`` (dlvsml's boosters and nets, whose ``predict`` is the
+    argmax of their probabilities) gives both from one pass over ``X``."""
     start = time.perf_counter()
     model, features = _featurised(estimator, X)
-    y_pred = np.asarray(model.predict(features))
+    if task != "regression" and hasattr(model, "predict_with_proba"):
+        y_pred, proba = model.predict_with_proba(features)  # one pass gives both
+    else:
+        y_pred, proba = model.predict(features), None
     seconds = time.perf_counter() - start
-    proba = None
-    if task != "regression" and hasattr(model, "predict_proba"):
-        proba = _aligned_proba(model, np.asarray(model.predict_proba(features)), n_classes)
-    return Predictions(y_pred, proba, seconds)
+    if task != "regression" and proba is None and hasattr(model, "predict_proba"):
+        proba = model.predict_proba(features)
+    if proba is not None:
+        proba = _aligned_proba(model, np.asarray(proba), n_classes)
+    return Predictions(np.asarray(y_pred), proba, seconds)
 
 
 def _featurised(estimator: Any, X: Any) -> tuple[Any, Any]:

@@ -304,7 +304,12 @@ class EarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return self.predict_with_proba(X)[0]
+
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and probabilities from one pass of the booster (see `dlvsml.metrics`)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)], proba
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, ["estimator_"])
@@ -358,7 +363,12 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return self.predict_with_proba(X)[0]
+
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and probabilities from one pass of the booster (see `dlvsml.metrics`)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)], proba
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, ["calibrated_"])

@@ -83,3 +83,25 @@ def test_a_pipeline_is_featurised_once_and_predicts_what_the_pipeline_predicts()
     assert calls == [len(X) - 400]  # predict and predict_proba share one featurisation
     np.testing.assert_array_equal(found.y_pred, model.predict(X[400:]))
     np.testing.assert_allclose(found.proba, model.predict_proba(X[400:]))
+
+
+def test_a_model_with_predict_with_proba_is_asked_once() -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    class OnePass(LogisticRegression):
+        passes = 0
+
+        def predict_proba(self, X):
+            OnePass.passes += 1
+            return super().predict_proba(X)
+
+        def predict_with_proba(self, X):
+            proba = self.predict_proba(X)
+            return self.classes_[proba.argmax(1)], proba
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = OnePass(max_iter=5000).fit(X[:400], y[:400])
+    OnePass.passes = 0
+    found = predict(model, X[400:], "binary", 2)
+    assert OnePass.passes == 1
+    np.testing.assert_array_equal(found.y_pred, model.predict(X[400:]))
