@@ -91,3 +91,44 @@ def test_tune_worker_names_an_unknown_cell_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "no cell 'nope' in spec 'x'" in result.stderr
     assert "breast_cancer/40/linear/0" in result.stderr
+
+
+CHILDREN = """
+import atexit, multiprocessing, os, sys
+from concurrent.futures import ProcessPoolExecutor
+from dlvsml.executors.local import _event_queue, _start_child
+
+# Registered on import, in the parent and in each spawned child before its initializer: a child
+# that skips the interpreter's teardown never runs it.
+atexit.register(lambda: open(f"teardown-{os.getpid()}", "w").close())
+
+def square(n):
+    sys.stdout.write(f"<{n}>")  # no newline, into a pipe: written only if flushed at exit
+    return n * n
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    with _event_queue(context) as events, ProcessPoolExecutor(
+        2, mp_context=context, initializer=_start_child
+    ) as pool:
+        events.put("ok")
+        results = sorted(pool.map(square, range(6)))
+        children = list(pool._processes.values())
+        print(results, events.get(), flush=True)
+    print([child.exitcode for child in children], os.getpid(), flush=True)
+"""
+
+
+def test_worker_processes_deliver_every_result_and_output_then_skip_teardown(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "children.py").write_text(CHILDREN)
+    done = subprocess.run(
+        [sys.executable, "children.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[0, 1, 4, 9, 16, 25] ok" in done.stdout
+    assert all(f"<{n}>" in done.stdout for n in range(6))
+    exit_codes, parent = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert exit_codes == "[0, 0]"
+    assert [p.name for p in tmp_path.glob("teardown-*")] == [f"teardown-{parent}"]
