@@ -158,6 +158,8 @@ def _run(
         **_trial_counts(outcome.trials),
     }
     result.history = _history(outcome.estimator)
+    if result.history:
+        result.measurements["epochs_trained"] = float(len(result.history))
     result.y_test, result.y_pred = y_test, predictions.y_pred
     result.class_names = dataset.class_names
 
