@@ -42,9 +42,14 @@ from dlvsml.models.neural.trainer import (
 TASKS = ("classification", "regression")
 # Below this many training rows no validation split is carved (nothing to early-stop on).
 MIN_ROWS_FOR_VALIDATION = 20
-# The batch size is capped so that every epoch takes at least this many optimizer steps: with
-# 300 training rows and batch 512, 100 epochs would otherwise be only 100 steps.
-MIN_STEPS_PER_EPOCH = 4
+# The batch size is capped so that every epoch takes at least this many optimizer steps (of at
+# least MIN_BATCH_SIZE rows), so small cells still get a useful number of updates per epoch, which
+# matters when a time budget allows only a few epochs. Measured with cnn and resnet_small on 300
+# and 1,000 MNIST/notMNIST images (10 epochs): 16 steps per epoch reached a given validation
+# accuracy in fewer epochs than 4 or 8 at the same CPU time per epoch; tabular and text nets
+# (adult, SMS spam, clickbait) ended at the same accuracy, learning in fewer epochs.
+MIN_STEPS_PER_EPOCH = 16
+MIN_BATCH_SIZE = 16
 
 
 class SharedRef:
@@ -241,6 +246,13 @@ class NeuralEstimator(BaseEstimator):
         """Class probabilities, columns in the order of ``classes_``."""
         return torch.softmax(self._raw_output(X).double(), dim=1).numpy()
 
+    @available_if(lambda self: self.task != "regression")
+    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Classes and probabilities from one forward pass (see `dlvsml.metrics.predict`)."""
+        output = self._raw_output(X)
+        proba = torch.softmax(output.double(), dim=1).numpy()
+        return self.classes_[output.argmax(1).numpy()], proba
+
     def predict(self, X: Any) -> np.ndarray:
         output = self._raw_output(X)
         if self._is_classifier:
@@ -258,8 +270,10 @@ def _take(X: Any, idx: np.ndarray) -> Any:
 
 
 def effective_batch_size(batch_size: int, n_train: int) -> int:
-    """``batch_size``, capped so an epoch has at least `MIN_STEPS_PER_EPOCH` steps."""
-    return max(2, min(batch_size, math.ceil(n_train / MIN_STEPS_PER_EPOCH)))
+    """``batch_size``, capped so an epoch has at least `MIN_STEPS_PER_EPOCH` steps of at least
+    `MIN_BATCH_SIZE` rows (a smaller ``batch_size`` is kept; never below 2, for BatchNorm)."""
+    per_step = max(MIN_BATCH_SIZE, math.ceil(n_train / MIN_STEPS_PER_EPOCH))
+    return max(2, min(batch_size, per_step))
 
 
 def context_params(ctx: Any) -> dict[str, Any]:

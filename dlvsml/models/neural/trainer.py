@@ -4,6 +4,15 @@ Data live on the device as tensors and are batched by slicing a per-epoch index 
 no DataLoader, no per-batch host syncs (losses and gradient norms accumulate on the device and
 are read once per epoch). Behaviour that varies (early stopping, LR schedule, Optuna pruning,
 time budget) is a `Callback`, so the loop itself stays short.
+
+BatchNorm at small budgets: running statistics are an exponential average (momentum 0.1) that
+starts at mean 0 / variance 1, so after a handful of optimizer steps they are far from the
+statistics of the current weights, and a net that already fits its training batches predicts a
+single class in eval mode (each mis-scaled layer feeds the next). Until the net has taken
+`RECALIBRATE_STEPS` steps, the trainer therefore recomputes the running statistics after every
+epoch from `RECALIBRATE_ROWS` training rows with the current weights ("precise BN", Wu &
+Johnson 2021), so validation scores, early stopping, pruning and a time-limited model are right
+from the first epoch; later the average tracks the weights well enough by itself.
 """
 
 from __future__ import annotations
@@ -177,6 +186,24 @@ def _data_device(device: torch.device, *datasets: TensorData | None) -> torch.de
     return device if nbytes <= DEVICE_MEMORY_SHARE * free else torch.device("cpu")
 
 
+# Precise BatchNorm statistics are recomputed after each epoch until this many optimizer steps
+# have been taken, from this many training rows (one forward pass without gradients; per channel
+# of an image net that is 128×H×W values). Measured with cnn and resnet_small on 300 and 1,000
+# MNIST/notMNIST images: stopping at 50 steps let validation accuracy dip for an epoch or two
+# (the average still lagged), and 256 rows scored as 128 did at about 10% more CPU time.
+RECALIBRATE_STEPS = 100
+RECALIBRATE_ROWS = 128
+
+
+def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The BatchNorm layers of ``module`` that keep running statistics."""
+    return [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
+
+
 def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
     """Batch bounds; a trailing batch of one row is dropped (BatchNorm cannot train on it)."""
     bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
@@ -222,11 +249,13 @@ class Trainer:
         )
         state = TrainState(self.module, optimizer, cfg)
         generator = torch.Generator().manual_seed(cfg.seed)
+        norms, steps = batch_norms(self.module), 0
         for callback in self.callbacks:
             callback.on_train_begin(state)
         for epoch in range(cfg.max_epochs):
             tick = time.perf_counter()
-            train_loss, grad_norm = self._train_epoch(train, optimizer, generator)
+            order = torch.randperm(len(train), generator=generator).to(self.data_device)
+            train_loss, grad_norm = self._train_epoch(train, optimizer, order)
             record = {"epoch": epoch, "train_loss": train_loss, "grad_norm": grad_norm}
             record["lr"] = optimizer.param_groups[0]["lr"]
             if not math.isfinite(train_loss):
@@ -234,6 +263,9 @@ class Trainer:
                     f"training loss became {train_loss} at epoch {epoch} (lr={cfg.lr:g}); "
                     "the net diverged: lower the learning rate or enable gradient clipping"
                 )
+            steps += len(_batches(len(train), cfg.batch_size))
+            if norms and steps <= RECALIBRATE_STEPS:
+                self._recalibrate(norms, train, order[:RECALIBRATE_ROWS])
             record.update(self._validate(val))
             record["seconds"] = time.perf_counter() - tick
             state.history.append(record)
@@ -246,11 +278,10 @@ class Trainer:
         return state
 
     def _train_epoch(
-        self, data: TensorData, optimizer: torch.optim.Optimizer, generator: torch.Generator
+        self, data: TensorData, optimizer: torch.optim.Optimizer, order: Tensor
     ) -> tuple[float, float]:
         self.module.train()
         n, clip = len(data), self.config.grad_clip
-        order = torch.randperm(n, generator=generator).to(self.data_device, non_blocking=True)
         loss_sum = torch.zeros((), device=self.device)
         norm_sum = torch.zeros((), device=self.device)
         bounds = _batches(n, self.config.batch_size)
@@ -281,6 +312,30 @@ class Trainer:
         seen = sum(stop - start for start, stop in bounds)
         grad_norm = (norm_sum / len(bounds)).item() if clip else math.nan
         return (loss_sum / seen).item(), grad_norm
+
+    @torch.no_grad()
+    def _recalibrate(
+        self, norms: list[nn.modules.batchnorm._BatchNorm], data: TensorData, rows: Tensor
+    ) -> None:
+        """Running statistics of ``norms`` := their average over ``rows`` with the current weights.
+
+        Everything else stays in eval mode (dropout off: the statistics match what evaluation
+        feeds each layer, and no random numbers are drawn); no augmentation.
+        """
+        self.module.eval()
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.train()
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the batches below
+        for start, stop in _batches(len(rows), max(self.config.batch_size, RECALIBRATE_ROWS)):
+            idx = rows[start:stop]
+            inputs = tuple(t[idx].to(self.device, non_blocking=True) for t in data.inputs)
+            with self._autocast():
+                self.module(*inputs)
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        self.module.eval()
 
     def _validate(self, val: TensorData | None) -> dict[str, float]:
         if val is None:
