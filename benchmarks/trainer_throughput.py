@@ -9,9 +9,9 @@ one process, medians over repeats:
   validation pass, a cosine schedule and early-stopping bookkeeping every epoch);
 - ``plain minimal``: shuffle, forward, backward, step and nothing else;
 - ``plain same work``: the minimal loop plus clipping, a validation loss/accuracy per epoch and
-  (nets with BatchNorm) the trainer's recalibration of BatchNorm statistics in the first
-  epochs, i.e. the job the trainer does. The goal is a ratio of at least 0.95 against it;
-- for a net with BatchNorm, ``plain same work`` without the recalibration, to show its cost.
+  (the ConvNet, as `ImageNet` trains it) the trainer's recalibration of BatchNorm statistics in
+  the first epochs, i.e. the job the trainer does. The goal is a ratio of at least 0.95 against it;
+- for the ConvNet, ``plain same work`` without the recalibration, to show its cost.
 
 Throughput is training samples per second of process CPU time (robust when other jobs share the
 cores, since the runs use one intra-op thread) and per second of wall time (both in the JSON).
@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the `benchmarks` package 
 
 from benchmarks._common import SHARED_DATA, Result, cli, clocks, elapsed, median
 from dlvsml.models.neural.device import autocast_dtype, resolve_device
+from dlvsml.models.neural.image import ImageNet
 from dlvsml.models.neural.image_nets import ConvNet
 from dlvsml.models.neural.tabular_features import TabularFeatures
 from dlvsml.models.neural.tabular_nets import MLP
@@ -49,7 +50,6 @@ from dlvsml.models.neural.text import MIN_LENGTH
 from dlvsml.models.neural.text_features import Vocabulary
 from dlvsml.models.neural.text_nets import TextCNN
 from dlvsml.models.neural.trainer import (
-    RECALIBRATE_ROWS,
     RECALIBRATE_STEPS,
     CosineSchedule,
     EarlyStopping,
@@ -117,7 +117,10 @@ def image_workload() -> Workload:
         TensorData((x[:1500],), y[:1500]),
         TensorData((x[1500:],), y[1500:]),
         lambda: ConvNet(1, 10, 2, 32, 0.1),
-        TrainConfig(lr=1e-3, batch_size=128, max_epochs=5),
+        # As `ImageNet` trains: BatchNorm statistics recomputed in the first epochs.
+        TrainConfig(
+            lr=1e-3, batch_size=128, max_epochs=5, recalibration_rows=ImageNet.recalibration_rows
+        ),
     )
 
 
@@ -170,10 +173,10 @@ def plain_loop(
     """A hand-written loop; returns (wall, CPU) training seconds.
 
     Minimal (shuffle, forward, backward, step) without ``val``; with ``val`` it does the same job
-    as the trainer: gradient clipping, a validation loss/accuracy every epoch and, for a net with
-    BatchNorm (unless ``recalibrate`` is false), the trainer's BatchNorm recalibration while
-    fewer than `RECALIBRATE_STEPS` steps have been taken (a forward pass over
-    `RECALIBRATE_ROWS` training rows after the epoch).
+    as the trainer: gradient clipping, a validation loss/accuracy every epoch and, when
+    ``cfg.recalibration_rows`` is set and the net has BatchNorm (unless ``recalibrate`` is
+    false), the trainer's BatchNorm recalibration while fewer than `RECALIBRATE_STEPS` steps have
+    been taken (a forward pass over that many training rows after the epoch).
     """
     inputs = tuple(t.to(device) for t in data.inputs)
     target = data.target.to(device)
@@ -183,7 +186,8 @@ def plain_loop(
     autocast = (
         (lambda: torch.autocast(device.type, dtype=dtype)) if dtype is not None else nullcontext
     )
-    norms = batch_norms(module) if val is not None and recalibrate else []
+    recalibrating = val is not None and recalibrate and cfg.recalibration_rows > 0
+    norms = batch_norms(module) if recalibrating else []
     generator = torch.Generator().manual_seed(cfg.seed)
     steps = 0
     _sync(device)
@@ -208,11 +212,11 @@ def plain_loop(
                 norm.train()
                 norm.reset_running_stats()
                 norm.momentum = None
-            idx = order[:RECALIBRATE_ROWS]
+            idx = order[: cfg.recalibration_rows]
             with torch.no_grad(), autocast():
                 module(*(t[idx] for t in inputs))
             for norm in norms:
-                norm.momentum = 0.1
+                norm.momentum = 0.1  # torch's default, which the nets use
         if val is not None:
             module.eval()
             with torch.no_grad(), autocast():
@@ -258,7 +262,7 @@ def measure(workload: Workload, device: torch.device, repeats: int) -> dict:
         "plain_minimal": lambda: plain_loop(copy.deepcopy(initial), train, cfg, device),
         "plain_same_work": lambda: plain_loop(copy.deepcopy(initial), train, cfg, device, val),
     }
-    if batch_norms(initial):  # what the BatchNorm recalibration costs, by the plain loop
+    if cfg.recalibration_rows and batch_norms(initial):  # what the recalibration costs
         runs["plain_same_work_no_recalibration"] = lambda: plain_loop(
             copy.deepcopy(initial), train, cfg, device, val, recalibrate=False
         )
@@ -336,10 +340,11 @@ def run(repeats: int) -> Result:
             "same work`.",
             "The trainer runs as the estimators use it: gradient clipping, a validation pass, a "
             "cosine schedule and early-stopping bookkeeping (best weights kept) every epoch, and "
-            f"for nets with BatchNorm a recalibration of the running statistics ({RECALIBRATE_ROWS}"
-            f" training rows, forward only) after each epoch until {RECALIBRATE_STEPS} steps are "
-            "taken. `plain minimal` only shuffles, steps and back-propagates; `plain same work` "
-            "also clips, recalibrates and validates (no schedule, no best-weights copy). "
+            "for the ConvNet, as the image estimators train it, a recalibration of the BatchNorm "
+            f"statistics ({ImageNet.recalibration_rows} training images, forward only) after "
+            f"each epoch until {RECALIBRATE_STEPS} steps are taken. `plain minimal` only "
+            "shuffles, steps and back-propagates; `plain same work` also clips, recalibrates "
+            "and validates (no schedule, no best-weights copy). "
             "`BatchNorm recalibration share`: the part of `plain same work`'s time that the "
             "recalibration takes (measured against the same loop without it).",
             "Ratios by CPU time are the robust figure on a shared CPU machine; wall-clock ratios "

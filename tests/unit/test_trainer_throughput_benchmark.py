@@ -24,7 +24,7 @@ def _tiny(norm: bool) -> bench.Workload:
         TensorData((x[:64],), y[:64]),
         TensorData((x[64:],), y[64:]),
         module,
-        TrainConfig(batch_size=16, max_epochs=2),
+        TrainConfig(batch_size=16, max_epochs=2, recalibration_rows=32),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,14 +42,10 @@ from dlvsml.models.neural.trainer import (
 TASKS = ("classification", "regression")
 # Below this many training rows no validation split is carved (nothing to early-stop on).
 MIN_ROWS_FOR_VALIDATION = 20
-# The batch size is capped so that every epoch takes at least this many optimizer steps (of at
-# least MIN_BATCH_SIZE rows), so small cells still get a useful number of updates per epoch, which
-# matters when a time budget allows only a few epochs. Measured with cnn and resnet_small on 300
-# and 1,000 MNIST/notMNIST images (10 epochs): 16 steps per epoch reached a given validation
-# accuracy in fewer epochs than 4 or 8 at the same CPU time per epoch; tabular and text nets
-# (adult, SMS spam, clickbait) ended at the same accuracy, learning in fewer epochs.
-MIN_STEPS_PER_EPOCH = 16
-MIN_BATCH_SIZE = 16
+# The batch size is capped so that every epoch takes at least this many optimizer steps: with
+# 300 training rows and batch 512, 100 epochs would otherwise be only 100 steps. (A subclass
+# may ask for more steps and set a floor on the batch size; the image nets do.)
+MIN_STEPS_PER_EPOCH = 4
 
 
 class SharedRef:
@@ -97,6 +93,14 @@ def _mse(output: Tensor, target: Tensor) -> Tensor:
 
 class NeuralEstimator(BaseEstimator):
     """Base of all nets; subclasses list their parameters (sklearn introspects ``__init__``)."""
+
+    # Training defaults a subclass may change (class attributes, not sklearn parameters): the
+    # fewest optimizer steps per epoch and the smallest batch that cap ``batch_size`` on small
+    # training sets (`effective_batch_size`), and the training rows over which BatchNorm
+    # statistics are recomputed in the first epochs (`TrainConfig.recalibration_rows`; 0: off).
+    min_steps_per_epoch: ClassVar[int] = MIN_STEPS_PER_EPOCH
+    min_batch_size: ClassVar[int] = 2
+    recalibration_rows: ClassVar[int] = 0
 
     # ---- hooks for subclasses -------------------------------------------------------------
     def _check_X(self, X: Any, reset: bool) -> Any:
@@ -209,7 +213,9 @@ class NeuralEstimator(BaseEstimator):
             if X_val is not None:
                 val = TensorData(self._to_inputs(X_val), torch.from_numpy(y_val))
             n_outputs = len(self.classes_) if self._is_classifier else 1
-            self.batch_size_ = effective_batch_size(int(self.batch_size), len(train))
+            self.batch_size_ = effective_batch_size(
+                int(self.batch_size), len(train), self.min_steps_per_epoch, self.min_batch_size
+            )
             trainer = Trainer(
                 self._build_module(n_outputs),
                 nn.functional.cross_entropy if self._is_classifier else _mse,
@@ -221,6 +227,7 @@ class NeuralEstimator(BaseEstimator):
                     max_epochs=int(self.max_epochs),
                     grad_clip=self.grad_clip,
                     seed=seed,
+                    recalibration_rows=self.recalibration_rows,
                 ),
                 self.device_,
                 self._callbacks(),
@@ -269,10 +276,15 @@ def _take(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
-def effective_batch_size(batch_size: int, n_train: int) -> int:
-    """``batch_size``, capped so an epoch has at least `MIN_STEPS_PER_EPOCH` steps of at least
-    `MIN_BATCH_SIZE` rows (a smaller ``batch_size`` is kept; never below 2, for BatchNorm)."""
-    per_step = max(MIN_BATCH_SIZE, math.ceil(n_train / MIN_STEPS_PER_EPOCH))
+def effective_batch_size(
+    batch_size: int,
+    n_train: int,
+    min_steps: int = MIN_STEPS_PER_EPOCH,
+    min_batch: int = 2,
+) -> int:
+    """``batch_size``, capped so an epoch has at least ``min_steps`` steps of at least
+    ``min_batch`` rows (a smaller ``batch_size`` is kept; never below 2, for BatchNorm)."""
+    per_step = max(min_batch, math.ceil(n_train / min_steps))
     return max(2, min(batch_size, per_step))
 
 
