@@ -331,9 +331,11 @@ def test_bad_store_exits_2_and_leaves_the_store_intact(
 def test_locked_store_exits_2_and_reads_the_same_once_released(
     workdir: Path, store: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """Another process holds an exclusive lock on mlflow.db while `dlvsml run` starts."""
+    """Another process holds an exclusive lock on mlflow.db while `dlvsml run` must write to it
+    (the store is in WAL mode, so reading alone would still work: a new spec needs a write)."""
     before = _snapshot(store)
-    argv = _spec(workdir, {**GOOD, "tracking_uri": f"sqlite:///{store / 'mlflow.db'}"})
+    spec = {**GOOD, "name": "locked-out", "tracking_uri": f"sqlite:///{store / 'mlflow.db'}"}
+    argv = _spec(workdir, spec)
     lock = _holding_lock(store)
     try:
         capsys.readouterr()
