@@ -102,7 +102,9 @@ def _calls(path: Path) -> list[tuple[ast.Call, str, str | None]]:
         if isinstance(node.func, ast.Name):
             found.append((node, node.func.id, None))
         elif isinstance(node.func, ast.Attribute):
-            owner = node.func.value.id if isinstance(node.func.value, ast.Name) else None
+            # a method of an expression (self.module.eval()) is not a bare builtin call
+            value = node.func.value
+            owner = value.id if isinstance(value, ast.Name) else "<expression>"
             found.append((node, node.func.attr, owner))
     return found
 
