@@ -238,10 +238,10 @@ def run(repeats: int) -> Result:
         load_dataset(adult_uri)  # dlvsml's in-process cache, like the frame held above
         cell = DlvsmlCell(adult_uri, "xgboost", root)
         cell.prepare()
-        rows = cell_rows(cell.spec)
+        split = cell_rows(cell.spec)
         cell()  # warm-up: imports, kernels
-        xgboost_direct(frame, rows, threads)
-        dl, direct, fit = _timed(cell, lambda: xgboost_direct(frame, rows, threads), repeats)
+        xgboost_direct(frame, split, threads)
+        dl, direct, fit = _timed(cell, lambda: xgboost_direct(frame, split, threads), repeats)
         rows.append(_row("XGBoost on adult (38,273 fit rows)", dl, direct, fit, None))
 
         from sklearn.datasets import load_digits
@@ -250,13 +250,13 @@ def run(repeats: int) -> Result:
         digits.to_parquet(root / "digits.parquet")
         cell = DlvsmlCell(f"file:{root / 'digits.parquet'}?target=target", "mlp", root)
         cell.prepare()
-        rows = cell_rows(cell.spec)
+        split = cell_rows(cell.spec)
         cell()
         epochs = _epochs(cell.last())
         X = digits.drop(columns="target").to_numpy(np.float64)
         y = digits["target"].to_numpy(np.int64)
-        mlp_direct(X, y, rows, epochs, threads)
-        dl, direct, fit = _timed(cell, lambda: mlp_direct(X, y, rows, epochs, threads), repeats)
+        mlp_direct(X, y, split, epochs, threads)
+        dl, direct, fit = _timed(cell, lambda: mlp_direct(X, y, split, epochs, threads), repeats)
         rows.append(_row("MLP 4×256 on digits (1,150 fit rows)", dl, direct, fit, epochs))
     return Result(
         name="harness_overhead",
