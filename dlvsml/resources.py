@@ -3,14 +3,6 @@
 Cells running in N processes each get ``cores // N`` threads, set through the environment (read by
 OpenMP, BLAS and torch when they load) and at run time (threadpoolctl, ``torch.set_num_threads``),
 so N workers never oversubscribe the machine.
-
-Idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE`` unless the user set a
-policy): libgomp, which torch and LightGBM use, otherwise spins about 300,000 times at every
-barrier, and on a machine busy with anything else (another process, the runner's MLflow logging)
-the spinning threads take the CPU from the ones with work (on a loaded 2-core machine a small
-MLP with 2 threads trained 2-13x slower spinning, a LightGBM fit 1.5-4x slower; see
-``benchmarks/suite_throughput.py``). The default is set when this module is imported, before
-torch or LightGBM load in dlvsml's processes: each libgomp copy reads it once, when it loads.
 """
 
 from __future__ import annotations
@@ -30,9 +22,6 @@ THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-WAIT_POLICY = "OMP_WAIT_POLICY"
-if not os.environ.get(WAIT_POLICY):  # now: before torch or LightGBM load libgomp in this process
-    os.environ[WAIT_POLICY] = "PASSIVE"
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -50,10 +39,8 @@ def usable_cores() -> int:
 
 
 def thread_environment(n_threads: int) -> dict[str, str]:
-    """Environment variables that cap native thread pools of a process started with them (and
-    make its idle OpenMP threads sleep, unless the user chose a wait policy)."""
-    policy = os.environ.get(WAIT_POLICY) or "PASSIVE"
-    return {**dict.fromkeys(THREAD_VARIABLES, str(n_threads)), WAIT_POLICY: policy}
+    """Environment variables that cap native thread pools of a process started with them."""
+    return dict.fromkeys(THREAD_VARIABLES, str(n_threads))
 
 
 def limit_threads(n_threads: int) -> None:
