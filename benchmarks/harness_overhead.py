@@ -258,8 +258,12 @@ def run(repeats: int) -> Result:
         mlp_direct(X, y, split, epochs, threads)
         dl, direct, fit = _timed(cell, lambda: mlp_direct(X, y, split, epochs, threads), repeats)
         rows.append(_row("MLP 4×256 on digits (1,150 fit rows)", dl, direct, fit, epochs))
+    headline = ", ".join(
+        f"{row['workload'].split(' (')[0]} {row['overhead_pct']:+.0f} %" for row in rows
+    )
     return Result(
         name="harness_overhead",
+        headline=f"dlvsml cell vs direct library code: {headline} (goal ≤ 3 %)",
         title="Harness overhead: one cell through dlvsml vs the same fit written directly",
         rows=rows,
         columns=[
