@@ -279,15 +279,7 @@ def _trials(name: str, model: str, features: dict, learners: list[dict], data) -
     from dlvsml.tuning import CellData, _Objective
 
     ds, X, y, X_val, y_val = data
-    context = ModelContext(
-        modality=ds.modality,
-        task=ds.task,
-        n_classes=ds.n_classes,
-        categorical=ds.categorical,
-        numeric=ds.numeric,
-        image_shape=ds.image_shape if ds.modality == "image" else None,
-        train_size=len(y),
-    )
+    context = ModelContext.for_dataset(ds, train_size=len(y))
     metric = "rmse" if ds.task == "regression" else "accuracy"
     objective = _Objective(get_model(model), context, CellData(X, y, X_val, y_val), metric, None)
     for params in learners[:TRIALS]:

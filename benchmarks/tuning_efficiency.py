@@ -175,13 +175,8 @@ def cell(dataset: Dataset, rows: int, seed: int) -> tuple[ModelContext, tuning.C
     )
     X_train, y_train = dataset.take(subsample[train_pos])
     X_val, y_val = dataset.take(subsample[val_pos])
-    context = ModelContext(
-        modality=dataset.modality,
-        task=dataset.task,
-        n_classes=dataset.n_classes,
-        categorical=dataset.categorical,
-        numeric=dataset.numeric,
-        image_shape=dataset.image_shape,
+    context = ModelContext.for_dataset(
+        dataset,
         seed=seed,
         device="cpu",
         n_threads=N_THREADS,

@@ -112,13 +112,8 @@ def _run(
     X_val, y_val = dataset.take(indices.validation)
     X_test, y_test = dataset.take(indices.test)
     model = get_model(cell.model)
-    context = ModelContext(
-        modality=dataset.modality,
-        task=dataset.task,
-        n_classes=dataset.n_classes,
-        categorical=dataset.categorical,
-        numeric=dataset.numeric,
-        image_shape=dataset.image_shape,
+    context = ModelContext.for_dataset(
+        dataset,
         seed=cell.seed,
         device=spec.device,
         n_threads=n_threads,

@@ -48,6 +48,20 @@ class ModelContext:
     # Seconds a single fit may take (neural trainers stop early when it is spent).
     time_limit: float | None = None
 
+    @classmethod
+    def for_dataset(cls, dataset: Any, **settings: Any) -> ModelContext:
+        """The context of a `dlvsml.data.Dataset`: its modality, task, classes and columns,
+        plus ``settings`` (seed, device, n_threads, train_size, ...)."""
+        return cls(
+            modality=dataset.modality,
+            task=dataset.task,
+            n_classes=dataset.n_classes,
+            categorical=dataset.categorical,
+            numeric=dataset.numeric,
+            image_shape=dataset.image_shape,
+            **settings,
+        )
+
 
 SearchSpace = Callable[[optuna.Trial, ModelContext], dict[str, Any]]
 Builder = Callable[[Mapping[str, Any], ModelContext], BaseEstimator]
