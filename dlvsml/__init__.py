@@ -15,11 +15,9 @@ train sizes and returns a `Comparison` (leaderboard, learning curves, crossover,
 from __future__ import annotations
 
 import importlib
-import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from dlvsml._api.package import DlvsmlPackage
 from dlvsml.errors import DataError, DlvsmlError, ModelError, SpecError, TrackingError
 
 try:
@@ -31,6 +29,7 @@ _LAZY = {
     "compare": "dlvsml._api.compare",
     "Comparison": "dlvsml._api.comparison",
     "load": "dlvsml._api.advice",
+    "recommend": "dlvsml._api.advice",
 }
 
 __all__ = [
@@ -45,9 +44,6 @@ __all__ = [
     "load",
     "recommend",
 ]
-
-# `recommend` is a property of this class (see dlvsml._api.package): the package, callable.
-sys.modules[__name__].__class__ = DlvsmlPackage
 
 
 def __getattr__(name: str) -> Any:

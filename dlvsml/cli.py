@@ -364,7 +364,7 @@ def report(
     if as_json:
         _print_json(report_numbers(frame, n_boot=bootstrap))
         return
-    from dlvsml.recommend.evaluate import recommender_check
+    from dlvsml.recommender.evaluate import recommender_check
 
     page = build_report(
         frame,
@@ -378,7 +378,7 @@ def report(
 
 
 def _register_recommend() -> None:
-    from dlvsml.recommend.command import recommend
+    from dlvsml.cli_recommend import recommend
 
     app.command("recommend")(recommend)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from dlvsml.data import Dataset
-    from dlvsml.recommend import Recommendation
+    from dlvsml.recommender import Recommendation
     from dlvsml.runner import RunSummary
     from dlvsml.spec import ExperimentSpec
 

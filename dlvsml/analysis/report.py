@@ -109,7 +109,7 @@ def build_report(
 ) -> Path:
     """Write ``out_dir/index.html`` (self-contained) and return its path.
 
-    ``evaluation`` is the summary of `dlvsml.recommend.evaluate.evaluate` (strategy, agreement,
+    ``evaluation`` is the summary of `dlvsml.recommender.evaluate.evaluate` (strategy, agreement,
     mean_regret, max_regret, try_both_share, n), shown as "Recommender check" when given; it is
     passed in because the recommender depends on analysis, not the other way round.
     """

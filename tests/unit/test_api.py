@@ -55,14 +55,15 @@ def test_public_names() -> None:
         dlvsml.no_such_name  # noqa: B018
 
 
-def test_recommend_is_callable_and_still_the_package() -> None:
-    import dlvsml.recommend.engine as engine
+def test_recommend_is_a_function_beside_the_recommender_package() -> None:
+    import dlvsml.recommender.engine as engine
     from dlvsml import recommend
-    from dlvsml.recommend import Facts
+    from dlvsml.recommender import Facts
 
     assert engine.recommend(Facts(modality="image", n_samples=200_000, gpu=True)).verdict == "deep"
     assert recommend(modality="image", n_samples=200_000, gpu=True).verdict == "deep"
-    assert dlvsml.recommend.Facts is Facts
+    assert dlvsml.recommend is advice.recommend  # importing the package did not replace it
+    assert dlvsml.recommender.Facts is Facts
 
 
 def test_docstring_examples_run() -> None:

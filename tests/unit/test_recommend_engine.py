@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend import Facts, make_facts, recommend
-from dlvsml.recommend.engine import confidence_from_margin
-from dlvsml.recommend.rules import VERDICTS, parse_rules
+from dlvsml.recommender import Facts, make_facts, recommend
+from dlvsml.recommender.engine import confidence_from_margin
+from dlvsml.recommender.rules import VERDICTS, parse_rules
 
 PACKAGED = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "dlvsml" / "recommend" / "rules.yaml").read_text()
+    (Path(__file__).resolve().parents[2] / "dlvsml" / "recommender" / "rules.yaml").read_text()
 )
 
 

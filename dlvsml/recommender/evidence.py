@@ -39,8 +39,8 @@ import pandas as pd
 from dlvsml.analysis.crossover import CROSSED, NEURAL_AHEAD, NOT_IN_RANGE, crossovers
 from dlvsml.analysis.frame import tidy
 from dlvsml.analysis.stats import SizeRegimes, family_pairs
-from dlvsml.recommend.facts import Facts, merge
-from dlvsml.recommend.rules import RuleBase, default_rules
+from dlvsml.recommender.facts import Facts, merge
+from dlvsml.recommender.rules import RuleBase, default_rules
 
 TIE_TOLERANCE = 0.005  # score difference below which two families tie (as in analysis.stats)
 MIN_CELLS = 3  # fewer measured (dataset, size) comparisons in a regime say too little

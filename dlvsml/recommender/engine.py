@@ -27,10 +27,10 @@ import math
 from collections.abc import Mapping
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend.conditions import UNKNOWN, ConditionError
-from dlvsml.recommend.facts import Facts
-from dlvsml.recommend.result import FiredRule, Recommendation, ThresholdUse, UnknownRule
-from dlvsml.recommend.rules import SIDES, Rule, RuleBase, Side, SuggestedModel, default_rules
+from dlvsml.recommender.conditions import UNKNOWN, ConditionError
+from dlvsml.recommender.facts import Facts
+from dlvsml.recommender.result import FiredRule, Recommendation, ThresholdUse, UnknownRule
+from dlvsml.recommender.rules import SIDES, Rule, RuleBase, Side, SuggestedModel, default_rules
 
 MAX_CONFIDENCE = 0.99
 

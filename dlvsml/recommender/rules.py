@@ -19,8 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend.conditions import Condition, ConditionError, parse_condition
-from dlvsml.recommend.facts import FACT_NAMES, Facts
+from dlvsml.recommender.conditions import Condition, ConditionError, parse_condition
+from dlvsml.recommender.facts import FACT_NAMES, Facts
 
 Side = Literal["classical", "deep"]
 Verdict = Literal["classical", "deep", "try_both"]
@@ -97,7 +97,7 @@ class _RawSuggestion(_Strict):
 
 
 class Scoring(_Strict):
-    """How summed weights become a verdict and a confidence (see `dlvsml.recommend.engine`)."""
+    """How summed weights become a verdict and a confidence (see `dlvsml.recommender.engine`)."""
 
     try_both_margin: float = Field(default=2.0, gt=0)
     confidence_scale: float = Field(default=2.0, gt=0)
@@ -180,8 +180,8 @@ def load_rules(path: str | Path | None = None) -> RuleBase:
 @cache
 def default_rules() -> RuleBase:
     """The packaged knowledge base (read once per process)."""
-    packaged = resources.files("dlvsml.recommend").joinpath("rules.yaml")
-    return parse_rules(packaged.read_text(encoding="utf-8"), "dlvsml/recommend/rules.yaml")
+    packaged = resources.files("dlvsml.recommender").joinpath("rules.yaml")
+    return parse_rules(packaged.read_text(encoding="utf-8"), "dlvsml/recommender/rules.yaml")
 
 
 def parse_rules(text: str, origin: str) -> RuleBase:

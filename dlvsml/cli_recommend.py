@@ -1,6 +1,7 @@
-"""`dlvsml recommend`: facts from flags and/or a profiled dataset, then the verdict and its trace.
+"""`dlvsml recommend`: the typer command and its rich output; the reasoning is `advise`'s.
 
-The lead registers it on the app with ``app.command("recommend")(recommend)``.
+Facts come from flags and/or a profiled dataset, evidence from a spec's results read through
+`dlvsml.tracking`. `dlvsml.cli` registers it with ``app.command("recommend")(recommend)``.
 """
 
 from __future__ import annotations
@@ -17,86 +18,96 @@ from rich.panel import Panel
 from rich.table import Table
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend.engine import recommend as recommend_for
-from dlvsml.recommend.facts import Facts, facts_from_profile, make_facts, merge
-from dlvsml.recommend.result import Recommendation
-from dlvsml.recommend.rules import RuleBase, load_rules
+from dlvsml.recommender.advise import advise, dataset_facts
+from dlvsml.recommender.facts import Facts, make_facts
+from dlvsml.recommender.result import Recommendation
+from dlvsml.recommender.rules import RuleBase, load_rules
 
 if TYPE_CHECKING:  # evidence and evaluation pull in the analysis stack; import it when used
-    from dlvsml.recommend.evaluate import EvaluationResult
-    from dlvsml.recommend.evidence import Evidence
+    from dlvsml.recommender.evaluate import EvaluationResult
+    from dlvsml.recommender.evidence import Evidence
 
 VERDICT_STYLE = {"classical": "bold cyan", "deep": "bold magenta", "try_both": "bold yellow"}
 
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data", help="Profile this dataset (source URI, e.g. builtin:digits); flags override."
+    ),
+]
+ModalityOption = Annotated[str | None, typer.Option("--modality", help="tabular, image or text.")]
+SamplesOption = Annotated[
+    int | None, typer.Option("--n-samples", help="Labelled examples you have.")
+]
+FeaturesOption = Annotated[
+    int | None, typer.Option("--features", help="Number of features (columns).")
+]
+ClassesOption = Annotated[
+    int | None, typer.Option("--classes", help="Number of classes (omit for regression).")
+]
+TaskOption = Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression.")]
+GpuOption = Annotated[
+    bool | None, typer.Option("--gpu/--no-gpu", help="A GPU is available for training.")
+]
+InterpretabilityOption = Annotated[
+    str | None, typer.Option("--interpretability", help="required, preferred or none.")
+]
+LatencyOption = Annotated[
+    float | None, typer.Option("--latency-ms", help="Latency budget per prediction (ms).")
+]
+TimeBudgetOption = Annotated[
+    float | None, typer.Option("--time-budget-min", help="Training time budget (minutes).")
+]
+PretrainedOption = Annotated[
+    bool | None,
+    typer.Option("--pretrained/--no-pretrained", help="A pretrained model exists for the domain."),
+]
+GrowthOption = Annotated[
+    bool | None,
+    typer.Option("--data-growth/--no-data-growth", help="More labelled data will come."),
+]
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="Your own rules file (same format as rules.yaml).")
+]
+EvidenceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence", help="Take thresholds (crossover sizes) from this spec's measured results."
+    ),
+]
+EvaluateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--evaluate",
+        help="Check the recommender against this spec's results, leaving one dataset out "
+        "(fact flags are not used).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
 
 def recommend(
-    data: Annotated[
-        str | None,
-        typer.Option(
-            "--data", help="Profile this dataset (source URI, e.g. builtin:digits); flags override."
-        ),
-    ] = None,
-    modality: Annotated[
-        str | None, typer.Option("--modality", help="tabular, image or text.")
-    ] = None,
-    n_samples: Annotated[
-        int | None, typer.Option("--n-samples", help="Labelled examples you have.")
-    ] = None,
-    features: Annotated[
-        int | None, typer.Option("--features", help="Number of features (columns).")
-    ] = None,
-    classes: Annotated[
-        int | None, typer.Option("--classes", help="Number of classes (omit for regression).")
-    ] = None,
-    task: Annotated[
-        str | None, typer.Option("--task", help="binary, multiclass or regression.")
-    ] = None,
-    gpu: Annotated[
-        bool | None, typer.Option("--gpu/--no-gpu", help="A GPU is available for training.")
-    ] = None,
-    interpretability: Annotated[
-        str | None, typer.Option("--interpretability", help="required, preferred or none.")
-    ] = None,
-    latency_ms: Annotated[
-        float | None, typer.Option("--latency-ms", help="Latency budget per prediction (ms).")
-    ] = None,
-    time_budget_min: Annotated[
-        float | None, typer.Option("--time-budget-min", help="Training time budget (minutes).")
-    ] = None,
-    pretrained: Annotated[
-        bool | None,
-        typer.Option(
-            "--pretrained/--no-pretrained", help="A pretrained model exists for the domain."
-        ),
-    ] = None,
-    data_growth: Annotated[
-        bool | None,
-        typer.Option("--data-growth/--no-data-growth", help="More labelled data will come."),
-    ] = None,
-    rules_path: Annotated[
-        Path | None,
-        typer.Option("--rules", help="Your own rules file (same format as rules.yaml)."),
-    ] = None,
-    evidence_spec: Annotated[
-        Path | None,
-        typer.Option(
-            "--evidence",
-            help="Take thresholds (crossover sizes) from this spec's measured results.",
-        ),
-    ] = None,
-    evaluate_spec: Annotated[
-        Path | None,
-        typer.Option(
-            "--evaluate",
-            help="Check the recommender against this spec's results, leaving one dataset out "
-            "(fact flags are not used).",
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    data: DataOption = None,
+    modality: ModalityOption = None,
+    n_samples: SamplesOption = None,
+    features: FeaturesOption = None,
+    classes: ClassesOption = None,
+    task: TaskOption = None,
+    gpu: GpuOption = None,
+    interpretability: InterpretabilityOption = None,
+    latency_ms: LatencyOption = None,
+    time_budget_min: TimeBudgetOption = None,
+    pretrained: PretrainedOption = None,
+    data_growth: GrowthOption = None,
+    rules_path: RulesOption = None,
+    evidence_spec: EvidenceOption = None,
+    evaluate_spec: EvaluateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Recommend traditional ML or deep learning for a problem, with the rules behind it."""
+    rules = load_rules(rules_path)
     if evaluate_spec is not None:
-        show_evaluation(evaluate_spec, load_rules(rules_path), as_json)
+        show_evaluation(evaluate_spec, rules, as_json)
         return
     overrides = {
         "modality": modality,
@@ -111,22 +122,16 @@ def recommend(
         "pretrained_available": pretrained,
         "data_growth_expected": data_growth,
     }
-    rules = load_rules(rules_path)
-    facts = gather_facts(data, overrides)
     evidence = None if evidence_spec is None else spec_evidence(evidence_spec, rules)
-    if evidence is None:
-        result = recommend_for(facts, rules)
-    else:
-        facts = evidence.facts_for(facts)
-        result = recommend_for(facts, rules, evidence.thresholds, evidence.source)
+    result = advise(gather_facts(data, overrides), rules, evidence)
     if as_json:
         payload = {"data": data, **result.to_dict()}
         payload["evidence"] = None if evidence is None else evidence.to_dict()
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     console = Console()
-    console.print(render(result, title=data or f"{facts.modality} problem"))
-    console.print(describe_evidence(evidence, facts), highlight=False)
+    console.print(render(result, title=data or f"{result.facts['modality']} problem"))
+    console.print(describe_evidence(evidence, result), highlight=False)
 
 
 def _spec_results(spec_path: Path) -> tuple[str, Any]:
@@ -144,13 +149,13 @@ def _spec_results(spec_path: Path) -> tuple[str, Any]:
 
 def spec_evidence(spec_path: Path, rules: RuleBase) -> Evidence:
     """Evidence measured by the spec at ``spec_path`` (its results must exist)."""
-    from dlvsml.recommend.evidence import derive_evidence
+    from dlvsml.recommender.evidence import derive_evidence
 
     name, frame = _spec_results(spec_path)
     return derive_evidence(frame, name, rules)
 
 
-def describe_evidence(evidence: Evidence | None, facts: Facts) -> str:
+def describe_evidence(evidence: Evidence | None, result: Recommendation) -> str:
     """Where the thresholds came from, in a line per measured threshold, and the measured
     classical win rate used as a fact."""
     if evidence is None:
@@ -166,7 +171,7 @@ def describe_evidence(evidence: Evidence | None, facts: Facts) -> str:
             f"  {item.name} = {item.value:,.0f} (default {item.default:,.0f}): {item.basis}; "
             f"datasets {', '.join(item.datasets)}"
         )
-    rate = facts.measured_classical_win_rate
+    rate = result.facts.get("measured_classical_win_rate")
     if rate is not None:
         lines.append(f"  measured classical win rate at this modality and size regime: {rate:.2f}")
     return "\n".join(lines)
@@ -174,7 +179,7 @@ def describe_evidence(evidence: Evidence | None, facts: Facts) -> str:
 
 def show_evaluation(spec_path: Path, rules: RuleBase, as_json: bool) -> None:
     """Print the leave-one-dataset-out check of the recommender on a spec's results."""
-    from dlvsml.recommend.evaluate import evaluate
+    from dlvsml.recommender.evaluate import evaluate
 
     name, frame = _spec_results(spec_path)
     result = evaluate(frame, rules, spec_name=name)
@@ -220,9 +225,7 @@ def gather_facts(data: str | None, overrides: dict[str, Any]) -> Facts:
                 "(with --n-samples and other facts you know) or --data URI to profile a dataset"
             )
         return make_facts({k: v for k, v in overrides.items() if v is not None})
-    from dlvsml.data import load_dataset, profile_dataset
-
-    return merge(facts_from_profile(profile_dataset(load_dataset(data))), overrides)
+    return dataset_facts(data, overrides)
 
 
 def render(result: Recommendation, title: str) -> Panel:

@@ -37,23 +37,21 @@ from dlvsml.analysis.crossover import crossovers
 from dlvsml.analysis.frame import tidy
 from dlvsml.analysis.stats import family_pairs
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend.engine import recommend
-from dlvsml.recommend.evidence import (
+from dlvsml.recommender.advise import advise
+from dlvsml.recommender.evidence import (
     TIE_TOLERANCE,
     Evidence,
     classical_win_rates,
     evidence_from_crossovers,
 )
-from dlvsml.recommend.facts import Facts, facts_from_profile, make_facts, merge
-from dlvsml.recommend.rules import RuleBase, default_rules
+from dlvsml.recommender.facts import Facts, facts_from_profile, make_facts, merge
+from dlvsml.recommender.rules import RuleBase, default_rules
 
 Strategy = Callable[[Facts, Evidence, RuleBase], str]
 
 STRATEGIES: dict[str, Strategy] = {
-    "rules + evidence": lambda facts, evidence, rules: (
-        recommend(evidence.facts_for(facts), rules, evidence.thresholds, evidence.source).verdict
-    ),
-    "rules (literature thresholds)": lambda facts, evidence, rules: recommend(facts, rules).verdict,
+    "rules + evidence": lambda facts, evidence, rules: advise(facts, rules, evidence).verdict,
+    "rules (literature thresholds)": lambda facts, evidence, rules: advise(facts, rules).verdict,
     "always classical": lambda facts, evidence, rules: "classical",
     "always deep": lambda facts, evidence, rules: "deep",
 }
@@ -103,43 +101,63 @@ def evaluate(
     base = rules or default_rules()
     frame = tidy(results)
     pairs = family_pairs(frame) if len(frame) else pd.DataFrame()
+    datasets = _comparable_datasets(pairs)
+    table = crossovers(frame[frame["dataset"].isin(datasets)], n_boot=0)
+    rows = []
+    for dataset in datasets:
+        evidence = evidence_from_crossovers(
+            table[table["dataset"] != dataset],
+            f"{spec_name} without {dataset}",
+            base,
+            classical_win_rates(frame[frame["dataset"] != dataset]),
+        )
+        facts, facts_from = _dataset_facts(
+            frame[frame["dataset"] == dataset], (profiles or {}).get(dataset)
+        )
+        for cell in pairs[pairs["dataset"] == dataset].to_dict("records"):
+            rows += _judge_cell(cell, facts, facts_from, evidence, base, tie_tolerance)
+    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
+    return EvaluationResult(cells, summarise(cells), tie_tolerance, tuple(datasets))
+
+
+def _comparable_datasets(pairs: pd.DataFrame) -> list[str]:
+    """Datasets measured with both families; fewer than two leave nothing to hold out."""
     datasets = sorted(pairs["dataset"].unique()) if len(pairs) else []
     if len(datasets) < 2:
         raise DlvsmlError(
             "evaluating the recommender needs at least 2 datasets measured with both a "
             f"classical and a neural model; found {len(datasets)}: run more of the suite first"
         )
-    table = crossovers(frame[frame["dataset"].isin(datasets)], n_boot=0)
-    profiles = profiles or {}
+    return datasets
+
+
+def _judge_cell(
+    cell: Mapping[str, Any],
+    facts: Facts,
+    facts_from: str,
+    evidence: Evidence,
+    rules: RuleBase,
+    tie_tolerance: float,
+) -> list[dict[str, Any]]:
+    """One row per strategy: its verdict for the cell's dataset at the cell's train size,
+    against the measured winner."""
+    cell_facts = merge(facts, {"n_samples": int(cell["train_size"])})
+    winner = _winner(cell["gap"], tie_tolerance)
     rows = []
-    for dataset in datasets:
-        others = frame[frame["dataset"] != dataset]
-        evidence = evidence_from_crossovers(
-            table[table["dataset"] != dataset],
-            f"{spec_name} without {dataset}",
-            base,
-            classical_win_rates(others),
+    for strategy, decide in STRATEGIES.items():
+        verdict = decide(cell_facts, evidence, rules)
+        rows.append(
+            {
+                **{key: cell[key] for key in CELL_COLUMNS[:6]},
+                "winner": winner,
+                "strategy": strategy,
+                "verdict": verdict,
+                "agreement": agreement(verdict, winner),
+                "regret": regret(verdict, cell),
+                "facts_from": facts_from,
+            }
         )
-        rows_of = frame[frame["dataset"] == dataset]
-        facts, facts_from = _dataset_facts(rows_of, profiles.get(dataset))
-        for cell in pairs[pairs["dataset"] == dataset].to_dict("records"):
-            cell_facts = merge(facts, {"n_samples": int(cell["train_size"])})
-            winner = _winner(cell["gap"], tie_tolerance)
-            for strategy, decide in STRATEGIES.items():
-                verdict = decide(cell_facts, evidence, base)
-                rows.append(
-                    {
-                        **{key: cell[key] for key in CELL_COLUMNS[:6]},
-                        "winner": winner,
-                        "strategy": strategy,
-                        "verdict": verdict,
-                        "agreement": agreement(verdict, winner),
-                        "regret": regret(verdict, cell),
-                        "facts_from": facts_from,
-                    }
-                )
-    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
-    return EvaluationResult(cells, summarise(cells), tie_tolerance, tuple(datasets))
+    return rows
 
 
 def recommender_check(results: pd.DataFrame, spec_name: str) -> pd.DataFrame | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Literal
 
-from dlvsml.recommend.rules import Side, SuggestedModel, Verdict
+from dlvsml.recommender.rules import Side, SuggestedModel, Verdict
 
 DecidedBy = Literal["weights", "constraint", "conflicting constraints"]
 
