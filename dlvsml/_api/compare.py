@@ -6,11 +6,14 @@ import hashlib
 import numbers
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlvsml._api.comparison import Comparison
 from dlvsml._api.inputs import check_modality, source_uri
 from dlvsml.errors import DataError, SpecError
+
+if TYPE_CHECKING:
+    from dlvsml.spec import ExperimentSpec
 
 DEFAULT_TRAIN_SIZES = (100, 300, 1000)
 
@@ -61,13 +64,21 @@ def compare(
         tracking_uri=tracking_uri,
         **spec_fields,
     )
+    return run_comparison(spec, modality, workers=workers, progress=progress)
+
+
+def run_comparison(
+    spec: ExperimentSpec, modality: str | None, *, workers: int = 1, progress: bool = True
+) -> Comparison:
+    """Run ``spec``'s cells as ``dlvsml run`` would (finished cells are skipped) after checking
+    that its data are of ``modality`` when one was asked for."""
     from dlvsml.plan import plan_cells
     from dlvsml.runner import run_spec
 
     plan = plan_cells(spec)
     found = {cell.modality for cell in plan.cells} | {s.cell.modality for s in plan.skipped}
     if modality is not None and found != {modality}:
-        raise DataError(f"{uri} holds {', '.join(sorted(found))} data, not {modality}")
+        raise DataError(f"{spec.datasets[0]} holds {', '.join(sorted(found))} data, not {modality}")
     summary = run_spec(spec, workers=workers, progress=progress and _progress_can_render())
     keys = tuple(cell.key for cell in plan.cells) + tuple(s.cell.key for s in plan.skipped)
     return Comparison(spec, summary, keys)
@@ -101,7 +112,7 @@ def comparison_spec(
     name: str | None = None,
     tracking_uri: str | None = None,
     **spec_fields: Any,
-):
+) -> ExperimentSpec:
     """The `ExperimentSpec` ``compare`` runs: one dataset, validated as a spec file would be.
 
     >>> comparison_spec("builtin:digits", train_sizes=[50], models="linear").models

@@ -8,7 +8,6 @@ does not leak into the tables.
 from __future__ import annotations
 
 import html
-import importlib
 import shutil
 import sys
 import tempfile
@@ -135,8 +134,9 @@ class Comparison:
         return target
 
     def recommend(self, **facts: Any) -> Recommendation:
-        """The recommender on this dataset's profile (``facts`` override it), with its
-        "enough data for deep learning" threshold taken from this comparison's crossover."""
+        """The recommender on this dataset's profile (``facts`` override it), with this
+        comparison's results as evidence: its crossover as the "enough data for deep learning"
+        threshold and its classical win rate as a fact (as ``dlvsml recommend --evidence``)."""
         from dlvsml._api.advice import recommend_for
 
         return recommend_for(
@@ -194,7 +194,10 @@ class Comparison:
 
 
 def _analysis() -> ModuleType:
-    return importlib.import_module("dlvsml.analysis")
+    """The analysis stack (matplotlib, scipy), imported when a table or figure is asked for."""
+    import dlvsml.analysis
+
+    return dlvsml.analysis
 
 
 def _show_figures_inline() -> None:
