@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommender.advise import advise, dataset_facts
+from dlvsml.recommender.advisor import advise, dataset_facts
 from dlvsml.recommender.facts import Facts, make_facts
 from dlvsml.recommender.result import Recommendation
 from dlvsml.recommender.rules import RuleBase, load_rules

@@ -12,7 +12,7 @@ with evidence when it is given; `recommend` is the engine under it (rules and th
 'deep'
 """
 
-from dlvsml.recommender.advise import advise, dataset_facts
+from dlvsml.recommender.advisor import advise, dataset_facts
 from dlvsml.recommender.engine import recommend
 from dlvsml.recommender.facts import Facts, facts_from_profile, make_facts, merge
 from dlvsml.recommender.result import Recommendation

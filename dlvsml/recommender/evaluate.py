@@ -37,7 +37,7 @@ from dlvsml.analysis.crossover import crossovers
 from dlvsml.analysis.frame import tidy
 from dlvsml.analysis.stats import family_pairs
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommender.advise import advise
+from dlvsml.recommender.advisor import advise
 from dlvsml.recommender.evidence import (
     TIE_TOLERANCE,
     Evidence,

@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dlvsml.errors import DlvsmlError
 from dlvsml.cli_recommend import recommend
+from dlvsml.errors import DlvsmlError
 
 app = typer.Typer()
 app.command("recommend")(recommend)
