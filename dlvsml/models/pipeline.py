@@ -43,6 +43,13 @@ def _accepts_validation(estimator: Any) -> bool:
     return "validation_data" in inspect.signature(estimator.fit).parameters
 
 
+def fit_estimator(estimator: Any, X: Any, y: Any, validation_data: ValidationData = None) -> Any:
+    """Fit, passing the validation split to models that early-stop on it."""
+    if validation_data is not None and _accepts_validation(estimator):
+        return estimator.fit(X, y, validation_data=validation_data)
+    return estimator.fit(X, y)
+
+
 class ModelPipeline(Pipeline):
     """A `Pipeline` whose ``fit`` forwards a transformed validation split to its final step."""
 
@@ -115,9 +122,7 @@ class FeatureMemo:
         return len(self._entries)
 
     def fit(self, pipeline: Any, X: Any, y: Any, validation_data: ValidationData = None) -> Any:
-        """Fit ``pipeline`` like `dlvsml.models.fit_estimator`; return the fitted pipeline."""
-        from dlvsml.models.registry import fit_estimator
-
+        """Fit ``pipeline`` like `fit_estimator`; return the fitted pipeline."""
         final = pipeline.steps[-1][1] if isinstance(pipeline, ModelPipeline) else None
         key = None
         if final not in (None, "passthrough") and self.max_bytes > 0:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -112,3 +115,30 @@ def test_models_command_lists_classical_models_as_json() -> None:
     assert listed["xgboost"]["modalities"] == ["image", "tabular", "text"]
     assert listed["knn"]["modalities"] == ["image", "tabular"]
     assert listed["svm"]["tasks"] == ["binary", "multiclass", "regression"]
+
+
+# Runs in a fresh interpreter: lists the models as `dlvsml models --json` does, validates the
+# quick spec's explicit names (nets among them), and prints the heavy libraries it imported.
+_LIST_AND_VALIDATE = """
+import contextlib, io, sys
+from dlvsml.cli import app
+from dlvsml.spec import load_spec
+with contextlib.redirect_stdout(io.StringIO()):
+    app(["models", "--json"], standalone_mode=False)
+spec = load_spec("experiments/quick.yaml")
+assert "mlp" in spec.models and "fasttext" in spec.models, spec.models
+print(sorted(name for name in ("torch", "mlflow") if name in sys.modules))
+"""
+
+
+def test_listing_and_validating_model_names_imports_no_torch() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", _LIST_AND_VALIDATE],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"imported: {result.stdout.strip()}"

@@ -12,11 +12,11 @@ from sklearn.base import clone
 from sklearn.metrics import log_loss
 
 from dlvsml.errors import ModelError
-from dlvsml.models.neural import NonFiniteLossError, TabularNet
+from dlvsml.models import get_model
 from dlvsml.models.neural.estimator import SharedRef, effective_batch_size
 from dlvsml.models.neural.image_nets import Augment
-from dlvsml.models.neural.trainer import _batches
-from dlvsml.models.registry import get_model
+from dlvsml.models.neural.tabular import TabularNet
+from dlvsml.models.neural.trainer import NonFiniteLossError, _batches
 from tests.unit.neural_data import breast_cancer, context
 
 

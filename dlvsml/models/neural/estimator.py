@@ -306,3 +306,15 @@ def check_min_rows(n_rows: int) -> None:
         raise ValueError(
             f"Found {n_rows} sample(s) while a minimum of 2 is required to train a net"
         )
+
+
+def check_texts(estimator: BaseEstimator, X: Any, reset: bool) -> np.ndarray:
+    """A 1-d object array of str (missing texts become empty strings)."""
+    X = np.asarray(X, dtype=object)
+    if X.ndim != 1:
+        raise ValueError(
+            f"{type(estimator).__name__} expects a 1-d array of texts, got shape {X.shape}"
+        )
+    if reset:
+        check_min_rows(len(X))
+    return np.array(["" if t is None or t != t else str(t) for t in X], dtype=object)

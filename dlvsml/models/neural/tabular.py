@@ -1,29 +1,22 @@
-"""Tabular nets (MLP, ResNet, FT-Transformer) as one sklearn estimator, and their specs.
+"""Tabular nets (MLP, ResNet, FT-Transformer) as one sklearn estimator.
 
-Defaults and search spaces follow the papers, narrowed so a trial fits a CPU budget:
-- Gorishniy et al. 2021, "Revisiting Deep Learning Models for Tabular Data" (rtdl): MLP, ResNet,
-  FT-Transformer (3 blocks, d_token 192, 8 heads, AdamW 1e-4, batch 256, patience 16).
-- Grinsztajn et al. 2022, "Why do tree-based models still outperform deep learning on tabular
-  data?": MLP lr 1e-5..1e-2 log, width/depth ranges, batch 512.
-- McElfresh et al. 2023 (TabZilla): same families, weight decay 1e-6..1e-3 log.
+Their registered specs (defaults and search spaces, with sources) are in `specs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
 import torch
 from sklearn.utils.validation import validate_data
 from torch import Tensor, nn
 
-from dlvsml.models.neural.estimator import NeuralEstimator, check_min_rows, context_params
+from dlvsml.models.neural.estimator import NeuralEstimator, check_min_rows
 from dlvsml.models.neural.tabular_features import TabularFeatures
 from dlvsml.models.neural.tabular_nets import MLP, FTTransformer, ResNet
-from dlvsml.models.registry import ModelContext, ModelSpec, register
 
 ArchBuilder = Callable[["TabularNet", int, list[int], int], nn.Module]
 
@@ -125,112 +118,3 @@ class TabularNet(NeuralEstimator):
             raise ModelError(f"arch {self.arch!r} is not one of {', '.join(ARCHITECTURES)}")
         builder = ARCHITECTURES[self.arch]
         return builder(self, self.features_.n_numeric, self.features_.cardinalities, n_outputs)
-
-
-def _common_space(trial: optuna.Trial, lr: tuple[float, float]) -> dict[str, Any]:
-    return {
-        "lr": trial.suggest_float("lr", *lr, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True),
-        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-        "max_epochs": trial.suggest_int("max_epochs", 20, 100, step=20),
-    }
-
-
-def _mlp_space(trial: optuna.Trial, ctx: ModelContext) -> dict[str, Any]:
-    # Grinsztajn 2022 / Gorishniy 2021: depth 1-8, width up to 1024; narrowed for CPU.
-    return {
-        **_common_space(trial, (1e-4, 1e-2)),
-        "n_blocks": trial.suggest_int("n_blocks", 1, 4),
-        "d_hidden": trial.suggest_categorical("d_hidden", [64, 128, 256, 512]),
-        "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
-    }
-
-
-def _resnet_space(trial: optuna.Trial, ctx: ModelContext) -> dict[str, Any]:
-    # Gorishniy 2021 ResNet: blocks 1-8, d 64-512, hidden factor 1-4; narrowed for CPU.
-    return {
-        **_common_space(trial, (1e-4, 1e-2)),
-        "n_blocks": trial.suggest_int("n_blocks", 1, 4),
-        "d_hidden": trial.suggest_categorical("d_hidden", [64, 128, 256]),
-        "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
-    }
-
-
-def _ft_space(trial: optuna.Trial, ctx: ModelContext) -> dict[str, Any]:
-    # Gorishniy 2021 FT-Transformer: blocks 1-6, d_token 64-512, lr 1e-5..1e-3; narrowed for CPU.
-    return {
-        **_common_space(trial, (1e-5, 1e-3)),
-        "n_blocks": trial.suggest_int("n_blocks", 1, 3),
-        "d_token": trial.suggest_categorical("d_token", [64, 128, 192]),
-        "batch_size": trial.suggest_categorical("batch_size", [128, 256]),
-    }
-
-
-def _builder(arch: str, defaults: Mapping[str, Any]) -> Callable[..., TabularNet]:
-    def build(params: Mapping[str, Any], ctx: ModelContext) -> TabularNet:
-        return TabularNet(arch=arch, **{**defaults, **params, **context_params(ctx)})
-
-    return build
-
-
-def _register(name: str, space: Any, defaults: dict[str, Any], description: str) -> None:
-    register(
-        ModelSpec(
-            name=name,
-            family="neural",
-            modalities=frozenset({"tabular"}),
-            tasks=frozenset({"binary", "multiclass", "regression"}),
-            search_space=space,
-            build=_builder(name, defaults),
-            defaults=defaults,
-            description=description,
-        )
-    )
-
-
-_register(
-    "mlp",
-    _mlp_space,
-    {
-        "n_blocks": 4,
-        "d_hidden": 256,
-        "dropout": 0.1,
-        "lr": 1e-3,
-        "weight_decay": 1e-5,
-        "batch_size": 512,
-        "max_epochs": 100,
-        "patience": 16,
-    },
-    "MLP on quantile-normal numbers and categorical embeddings (Grinsztajn 2022 defaults)",
-)
-_register(
-    "resnet",
-    _resnet_space,
-    {
-        "n_blocks": 2,
-        "d_hidden": 256,
-        "dropout": 0.2,
-        "lr": 1e-3,
-        "weight_decay": 1e-5,
-        "batch_size": 256,
-        "max_epochs": 100,
-        "patience": 16,
-    },
-    "rtdl ResNet-MLP: residual blocks with BatchNorm (Gorishniy 2021)",
-)
-_register(
-    "ft_transformer",
-    _ft_space,
-    {
-        "n_blocks": 3,
-        "d_token": 192,
-        "n_heads": 8,
-        "dropout": 0.1,
-        "lr": 1e-4,
-        "weight_decay": 1e-5,
-        "batch_size": 256,
-        "max_epochs": 100,
-        "patience": 16,
-    },
-    "FT-Transformer: feature tokens through a Transformer encoder (Gorishniy 2021 defaults)",
-)
