@@ -85,12 +85,13 @@ def xgboost_direct(frame: pd.DataFrame, rows: Rows, threads: int) -> float:
         if not pd.api.types.is_numeric_dtype(X[column]):
             X[column] = X[column].astype("category")
     train, val, test = rows
-    params = {k: v for k, v in _XGBOOST_DEFAULTS.items() if k != "early_stopping_rounds"}
+    booster = "model__estimator__"  # the booster's params in the model's pipeline
+    params = {k[len(booster) :]: v for k, v in _XGBOOST_DEFAULTS.items() if k.startswith(booster)}
     model = xgboost.XGBClassifier(
         **params,
         tree_method="hist",
         enable_categorical=True,
-        early_stopping_rounds=_XGBOOST_DEFAULTS["early_stopping_rounds"],
+        early_stopping_rounds=_XGBOOST_DEFAULTS["model__early_stopping_rounds"],
         n_jobs=threads,
         random_state=0,
         verbosity=0,

@@ -303,15 +303,16 @@ class KernelScaler(TransformerMixin, BaseEstimator):
 # ordinal codes (tree ensembles), or native categoricals (gradient boosting).
 Style = Literal["scaled", "trees", "native"]
 
-# Featuriser settings every model shares; one search space per modality, below.
+# Featuriser settings every model shares; one search space per modality, below. Names are the
+# featuriser's own parameters under the pipeline's "features" step.
 FEATURE_DEFAULTS: dict[str, Any] = {
-    "scaling": "standard",
-    "image_features": "pixels",
-    "hog_cells": 4,
-    "max_features": 20_000,
+    "features__scaling": "standard",
+    "features__kind": "pixels",
+    "features__hog_cells": 4,
+    "features__max_features": 20_000,
     # Char n-grams lift every learner on short, misspelt texts (SMS: +8-25 points of
     # balanced accuracy at 600 rows), at a bounded cost.
-    "char_ngrams": True,
+    "features__char_ngrams": True,
 }
 
 
@@ -319,14 +320,15 @@ def _tabular_space(trial: optuna.Trial, style: Style) -> dict[str, Any]:
     if style != "scaled":
         return {}
     # Grinsztajn et al. 2022 quantile-transform features for scale-sensitive learners.
-    return {"scaling": trial.suggest_categorical("scaling", ["standard", "quantile"])}
+    scaling = trial.suggest_categorical("features__scaling", ["standard", "quantile"])
+    return {"features__scaling": scaling}
 
 
 def _image_space(trial: optuna.Trial, style: Style) -> dict[str, Any]:
     # Raw pixels vs HOG (Dalal & Triggs 2005), the classic hand-made image features.
-    params = {"image_features": trial.suggest_categorical("image_features", ["pixels", "hog"])}
-    if params["image_features"] == "hog":
-        params["hog_cells"] = trial.suggest_categorical("hog_cells", [4, 7])
+    params = {"features__kind": trial.suggest_categorical("features__kind", ["pixels", "hog"])}
+    if params["features__kind"] == "hog":
+        params["features__hog_cells"] = trial.suggest_categorical("features__hog_cells", [4, 7])
     return params
 
 
@@ -334,23 +336,25 @@ def _text_space(trial: optuna.Trial, style: Style) -> dict[str, Any]:
     # Tree ensembles on sparse TF-IDF get a smaller vocabulary to stay affordable.
     sizes = [5_000, 20_000] if style == "native" else [5_000, 20_000, 50_000]
     return {
-        "max_features": trial.suggest_categorical("max_features", sizes),
-        "char_ngrams": trial.suggest_categorical("char_ngrams", [False, True]),
+        "features__max_features": trial.suggest_categorical("features__max_features", sizes),
+        "features__char_ngrams": trial.suggest_categorical("features__char_ngrams", [False, True]),
     }
 
 
 def _tabular_features(params: Mapping[str, Any], style: Style) -> BaseEstimator:
     encoding = {"scaled": "onehot", "trees": "ordinal", "native": "native"}[style]
-    scaling = params["scaling"] if style == "scaled" else "none"
+    scaling = params["features__scaling"] if style == "scaled" else "none"
     return TabularFeatures(encoding=encoding, scaling=scaling)
 
 
 def _image_features(params: Mapping[str, Any], style: Style) -> BaseEstimator:
-    return ImageFeatures(kind=params["image_features"], hog_cells=params["hog_cells"])
+    return ImageFeatures(kind=params["features__kind"], hog_cells=params["features__hog_cells"])
 
 
 def _text_features(params: Mapping[str, Any], style: Style) -> BaseEstimator:
-    return TextFeatures(max_features=params["max_features"], char_ngrams=params["char_ngrams"])
+    return TextFeatures(
+        max_features=params["features__max_features"], char_ngrams=params["features__char_ngrams"]
+    )
 
 
 _FEATURE_SPACES: dict[str, Callable[[optuna.Trial, Style], dict[str, Any]]] = {

@@ -81,6 +81,28 @@ def test_defaults_answer_every_search_space_question_and_build() -> None:
                 assert hasattr(model, "predict_proba"), where
 
 
+def _settings(estimator: BaseEstimator) -> dict[str, str]:
+    """Every leaf parameter of an estimator, nested ones included, as text."""
+    params = estimator.get_params(deep=True)
+    return {k: repr(v) for k, v in params.items() if k != "steps" and not hasattr(v, "fit")}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sampled_params_are_the_estimators_own_so_set_params_rebuilds_the_model(seed) -> None:
+    """A logged best configuration, set on a model built with the defaults, gives the model
+    that tuning built from it (sampled names are scikit-learn's ``step__param`` names)."""
+    for spec in all_models().values():
+        for context in _contexts(spec):
+            where = f"{spec.name} ({context.modality}, {context.task})"
+            sampler = optuna.samplers.RandomSampler(seed=seed)
+            trial = optuna.create_study(sampler=sampler).ask()
+            params = spec.search_space(trial, context)
+            tuned = spec.build(params, context)
+            rebuilt = spec.build(spec.defaults, context).set_params(**params)
+            assert _settings(rebuilt) == _settings(tuned), where
+            assert params == {k: tuned.get_params()[k] for k in params}, where
+
+
 def test_kernel_svm_refuses_large_cells() -> None:
     assert get_model("svm").max_train_size == 10_000
     assert get_model("linear").max_train_size is None
