@@ -36,6 +36,8 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from dlvsml.models.proba import ProbaPredictionsMixin
+
 ValidationData = tuple[Any, Any] | None
 
 
@@ -285,7 +287,7 @@ class _EarlyStopping(BaseEstimator):
         return tags
 
 
-class EarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
+class EarlyStoppingClassifier(ProbaPredictionsMixin, ClassifierMixin, _EarlyStopping):
     """Classes come from ``y`` (any labels); the booster sees them as 0..K-1."""
 
     def fit(
@@ -308,14 +310,6 @@ class EarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
         self._fit(X, self.encoder_.transform(y), eval_set)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_with_proba(X)[0]
-
-    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions and probabilities from one pass of the booster (see `dlvsml.metrics`)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)], proba
-
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, ["estimator_"])
         return self.estimator_.predict_proba(X)
@@ -333,7 +327,7 @@ class EarlyStoppingRegressor(RegressorMixin, _EarlyStopping):
         return self
 
 
-class CalibratedClassifier(ClassifierMixin, BaseEstimator):
+class CalibratedClassifier(ProbaPredictionsMixin, ClassifierMixin, BaseEstimator):
     """Sigmoid-calibrated probabilities from as many CV folds as the rarest class allows.
 
     Replaces libsvm's ``probability=True`` (deprecated in scikit-learn 1.9) without failing on
@@ -366,14 +360,6 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.calibrated_.classes_
         self.n_features_in_ = self.calibrated_.n_features_in_
         return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_with_proba(X)[0]
-
-    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions and probabilities from one pass of the booster (see `dlvsml.metrics`)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)], proba
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, ["calibrated_"])
