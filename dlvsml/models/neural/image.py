@@ -40,44 +40,32 @@ class ImageNet(NeuralEstimator):
     def __init__(
         self,
         arch: str = "cnn",
-        task: str = "classification",
         n_stages: int = 3,
         width: int = 32,
         dropout: float = 0.1,
         augment: bool = True,
-        lr: float = 1e-3,
         weight_decay: float = 5e-4,
         batch_size: int = 128,
         max_epochs: int = 30,
         patience: int = 8,
         scheduler: str = "cosine",
         grad_clip: float | None = 5.0,
-        validation_fraction: float = 0.2,
-        random_state: int | None = 0,
-        device: str = "auto",
-        n_threads: int | None = None,
-        time_limit: float | None = None,
-        trial: Any = None,
+        **training: Any,
     ) -> None:
+        super().__init__(
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            scheduler=scheduler,
+            grad_clip=grad_clip,
+            **training,
+        )
         self.arch = arch
-        self.task = task
         self.n_stages = n_stages
         self.width = width
         self.dropout = dropout
         self.augment = augment
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.scheduler = scheduler
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.trial = trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -24,42 +24,26 @@ class SentenceEmbeddingNet(NeuralEstimator):
     def __init__(
         self,
         encoder: str = DEFAULT_ENCODER,
-        task: str = "classification",
         n_blocks: int = 1,
         d_hidden: int = 256,
         dropout: float = 0.1,
-        lr: float = 1e-3,
         weight_decay: float = 1e-4,
         batch_size: int = 64,
         max_epochs: int = 50,
         patience: int = 8,
-        scheduler: str = "constant",
-        grad_clip: float | None = 1.0,
-        validation_fraction: float = 0.2,
-        random_state: int | None = 0,
-        device: str = "auto",
-        n_threads: int | None = None,
-        time_limit: float | None = None,
-        trial: Any = None,
+        **training: Any,
     ) -> None:
+        super().__init__(
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            **training,
+        )
         self.encoder = encoder
-        self.task = task
         self.n_blocks = n_blocks
         self.d_hidden = d_hidden
         self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.scheduler = scheduler
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.trial = trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

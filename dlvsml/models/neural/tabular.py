@@ -44,48 +44,22 @@ class TabularNet(NeuralEstimator):
     def __init__(
         self,
         arch: str = "mlp",
-        task: str = "classification",
         n_blocks: int = 4,
         d_hidden: int = 256,
         d_token: int = 192,
         n_heads: int = 8,
         dropout: float = 0.1,
         d_embedding: int = 8,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-5,
-        batch_size: int = 512,
-        max_epochs: int = 100,
-        patience: int = 16,
-        scheduler: str = "constant",
-        grad_clip: float | None = 1.0,
-        validation_fraction: float = 0.2,
-        random_state: int | None = 0,
-        device: str = "auto",
-        n_threads: int | None = None,
-        time_limit: float | None = None,
-        trial: Any = None,
+        **training: Any,
     ) -> None:
+        super().__init__(**training)
         self.arch = arch
-        self.task = task
         self.n_blocks = n_blocks
         self.d_hidden = d_hidden
         self.d_token = d_token
         self.n_heads = n_heads
         self.dropout = dropout
         self.d_embedding = d_embedding
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.scheduler = scheduler
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.trial = trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

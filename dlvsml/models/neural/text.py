@@ -38,7 +38,6 @@ class TextNet(NeuralEstimator):
     def __init__(
         self,
         arch: str = "fasttext",
-        task: str = "classification",
         d_embedding: int = 64,
         n_filters: int = 100,
         n_heads: int = 4,
@@ -49,21 +48,15 @@ class TextNet(NeuralEstimator):
         max_vocabulary: int = 30_000,
         max_length: int = 256,
         lr: float = 1e-2,
-        weight_decay: float = 1e-5,
         batch_size: int = 64,
         max_epochs: int = 20,
         patience: int = 4,
-        scheduler: str = "constant",
-        grad_clip: float | None = 1.0,
-        validation_fraction: float = 0.2,
-        random_state: int | None = 0,
-        device: str = "auto",
-        n_threads: int | None = None,
-        time_limit: float | None = None,
-        trial: Any = None,
+        **training: Any,
     ) -> None:
+        super().__init__(
+            lr=lr, batch_size=batch_size, max_epochs=max_epochs, patience=patience, **training
+        )
         self.arch = arch
-        self.task = task
         self.d_embedding = d_embedding
         self.n_filters = n_filters
         self.n_heads = n_heads
@@ -73,19 +66,6 @@ class TextNet(NeuralEstimator):
         self.min_count = min_count
         self.max_vocabulary = max_vocabulary
         self.max_length = max_length
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.scheduler = scheduler
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.trial = trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
