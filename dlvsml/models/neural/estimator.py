@@ -9,6 +9,7 @@ regressor is the ``task`` parameter, reflected in its sklearn tags.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -97,7 +98,7 @@ class NeuralEstimator(BaseEstimator):
 
     As in skorch, a net is a thin subclass whose ``__init__`` names only the parameters it adds
     (its architecture) or whose defaults it changes, and passes the rest on as ``**training``;
-    `get_params` reports both (see `_get_param_names`).
+    `__init_subclass__` gives that ``__init__`` the full signature scikit-learn introspects.
     """
 
     def __init__(
@@ -132,11 +133,21 @@ class NeuralEstimator(BaseEstimator):
         self.time_limit = time_limit
         self.trial = trial
 
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        """The subclass's own parameters and this base's training parameters."""
-        own = super()._get_param_names()
-        return sorted({*own, *super(NeuralEstimator, NeuralEstimator)._get_param_names()})
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give a net's ``__init__(..., **training)`` the full signature: its own parameters,
+        then the training parameters it passes on, so that scikit-learn's introspection
+        (`get_params`, `clone`, the estimator checks, ``repr``) sees every parameter."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        own = inspect.signature(init).parameters
+        named = [p for p in own.values() if p.kind is not p.VAR_KEYWORD]
+        if len(named) == len(own):
+            return
+        training = inspect.signature(NeuralEstimator.__init__).parameters
+        passed_on = [p for name, p in training.items() if name not in own]
+        init.__signature__ = inspect.Signature([*named, *passed_on])
 
     # Training defaults a subclass may change (class attributes, not sklearn parameters): the
     # fewest optimizer steps per epoch and the smallest batch that cap ``batch_size`` on small
