@@ -169,8 +169,8 @@ class DlvsmlCell:
 
     def prepare(self) -> None:
         from dlvsml.spec import ExperimentSpec
+        from dlvsml.stores import open_storage
         from dlvsml.tracking import Tracker
-        from dlvsml.tuning import open_storage
 
         self.calls += 1
         name = f"overhead-{self.model}-{self.calls}"

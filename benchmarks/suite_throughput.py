@@ -287,7 +287,7 @@ def _fixed_costs(repeats: int, finished_store: Path | None, scratch: Path) -> li
 _NEW_STORES = """
 import time
 from dlvsml.tracking import Tracker
-from dlvsml.tuning import open_storage
+from dlvsml.stores import open_storage
 start = time.perf_counter()
 Tracker("quick", "sqlite:///mlflow.db").finished_cell_keys()
 open_storage("sqlite:///optuna.db")

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,10 +23,12 @@ from dlvsml.errors import DataError
 from dlvsml.faults import fault_point
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
-from dlvsml.plan import Cell, cell_indices
+from dlvsml.plan import cell_indices
+from dlvsml.records import Cell, CellData, CellResult, TrialRecord
 from dlvsml.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
-from dlvsml.tuning import CellData, TrialRecord, storage_url, tune
+from dlvsml.stores import storage_url
+from dlvsml.tuning import tune
 
 # Events a running cell reports: ("trial", key, trial number, best validation score so far).
 Reporter = Callable[[tuple[Any, ...]], None]
@@ -36,29 +37,6 @@ Reporter = Callable[[tuple[Any, ...]], None]
 class CellTimeout(BaseException):
     """Raised by the alarm when a cell runs past ``cell_timeout`` (not an Exception, so model
     code that catches Exception cannot swallow it)."""
-
-
-@dataclass
-class CellResult:
-    """Everything the tracker records about a cell."""
-
-    cell: Cell
-    status: str  # finished | failed
-    reason: str | None = None
-    started_at: float = 0.0
-    ended_at: float = 0.0
-    metric: str = ""
-    validation_score: float | None = None
-    test_metrics: dict[str, float] = field(default_factory=dict)
-    best_params: dict[str, Any] = field(default_factory=dict)
-    trials: list[TrialRecord] = field(default_factory=list)
-    measurements: dict[str, float] = field(default_factory=dict)
-    device: str = "cpu"
-    indices: dict[str, str] = field(default_factory=dict)
-    history: list[dict[str, Any]] | None = None
-    y_test: np.ndarray | None = None
-    y_pred: np.ndarray | None = None
-    class_names: tuple[str, ...] | None = None
 
 
 def run_cell(

@@ -32,42 +32,8 @@ from dlvsml.data import (
 from dlvsml.errors import SpecError
 from dlvsml.metrics import resolve_metric
 from dlvsml.models import ModelSpec, get_model, models_for
+from dlvsml.records import Cell, Plan, SkippedCell
 from dlvsml.spec import ExperimentSpec, Split
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One unit of work: tune one model on one subsample of one dataset (picklable)."""
-
-    key: str
-    dataset_uri: str
-    dataset: str
-    fingerprint: str
-    modality: str
-    task: str
-    train_size: int
-    model: str
-    family: str
-    seed: int
-
-    @property
-    def label(self) -> str:
-        """The name a person reads: ``dataset/size/model/seed`` (the MLflow run name)."""
-        return f"{self.dataset}/{self.train_size}/{self.model}/{self.seed}"
-
-
-@dataclass(frozen=True)
-class SkippedCell:
-    """A cell the plan will not run, and why (reported, never silently dropped)."""
-
-    cell: Cell
-    reason: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    cells: list[Cell]
-    skipped: list[SkippedCell]
 
 
 @dataclass(frozen=True)

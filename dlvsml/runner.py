@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dlvsml.errors import SpecError
-from dlvsml.execute import CellResult
 from dlvsml.executors import ExecutorOptions, get_executor
-from dlvsml.plan import Cell, plan_cells
+from dlvsml.plan import plan_cells
 from dlvsml.progress import SuiteProgress
+from dlvsml.records import Cell, CellResult
 from dlvsml.spec import ExperimentSpec
+from dlvsml.stores import open_storage, storage_url
 from dlvsml.tracking import Tracker, tracking_uri
-from dlvsml.tuning import open_storage, storage_url
 
 
 @dataclass

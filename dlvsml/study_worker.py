@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from dlvsml.errors import SpecError
 from dlvsml.execute import run_cell
-from dlvsml.plan import Cell, plan_cells
+from dlvsml.plan import plan_cells
+from dlvsml.records import Cell
 from dlvsml.resources import threads_per_worker
 from dlvsml.spec import ExperimentSpec
-from dlvsml.tuning import storage_url
+from dlvsml.stores import storage_url
 
 
 @dataclass

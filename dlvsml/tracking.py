@@ -42,9 +42,8 @@ from mlflow.tracking import MlflowClient
 
 from dlvsml.cell_plots import confusion_matrix_figure, residual_figure
 from dlvsml.errors import TrackingError
-from dlvsml.execute import CellResult
 from dlvsml.faults import fault_point
-from dlvsml.plan import Cell, SkippedCell
+from dlvsml.records import Cell, CellResult, SkippedCell
 from dlvsml.spec import ExperimentSpec
 from dlvsml.sqlite import use_wal
 

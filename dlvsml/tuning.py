@@ -27,38 +27,29 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.trial import FixedTrial, FrozenTrial, TrialState
 
-from dlvsml.errors import TrackingError
 from dlvsml.faults import fault_point
 from dlvsml.metrics import direction, predict, score
 from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.models.pipeline import FeatureMemo
-from dlvsml.spec import Budget, ExperimentSpec
-from dlvsml.sqlite import use_wal
+from dlvsml.records import CellData, TrialRecord
+from dlvsml.spec import Budget
+from dlvsml.stores import open_storage
 
 # Trials that count toward the budget: those that gave a result. Failed ones do not, so
 # re-running a FAILED cell (after fixing what broke it) gets its whole budget again.
 _COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 # Trials that take budget: counted, plus those running now (here or in another worker).
 _TAKEN = (*_COUNTED, TrialState.RUNNING)
-# A running trial records a heartbeat this often; one silent for GRACE_SECONDS is stale (its
-# worker died): it is failed and retried once.
-# DLVSML_TRIAL_GRACE_SECONDS shortens the grace where a resume should not wait a minute for the
-# trial of a killed run (the fault tests); heartbeats come at a third of it, at most every 10 s.
-GRACE_SECONDS = int(os.environ.get("DLVSML_TRIAL_GRACE_SECONDS", "60"))
-HEARTBEAT_SECONDS = max(1, min(10, GRACE_SECONDS // 3))
 _POLL_SECONDS = 1.0  # how often a worker looks whether the others' trials have finished
 _RETRY_OF = "failed_trial"  # system attribute Optuna gives the retry of a stale trial
 _ENQUEUED = "fixed_params"  # system attribute of an enqueued trial (the defaults, or a retry)
@@ -120,28 +111,6 @@ class TuningFailed(RuntimeError):
         self.trials = trials
 
 
-@dataclass(frozen=True)
-class CellData:
-    """The rows a cell tunes on: train and validation, both carved from its subsample."""
-
-    X_train: Any
-    y_train: np.ndarray
-    X_val: Any
-    y_val: np.ndarray
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """One trial as the tracker logs it (a nested MLflow run)."""
-
-    number: int
-    state: str
-    params: dict[str, Any]
-    value: float | None
-    seconds: float | None
-    reason: str | None = None
-
-
 @dataclass
 class TuningOutcome:
     """The best trial's fitted model and what the study did."""
@@ -153,50 +122,6 @@ class TuningOutcome:
     tuning_seconds: float
     trials: list[TrialRecord]
     metric: str
-
-
-def storage_url(spec: ExperimentSpec) -> str:
-    """The spec's ``optuna_storage``, else ``optuna.db`` in the working directory."""
-    return spec.optuna_storage or f"sqlite:///{Path.cwd() / 'optuna.db'}"
-
-
-@lru_cache(maxsize=8)
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage (one per process and URL) with heartbeats, so a dead worker's trial is
-    retried; SQLite waits for locks instead of failing."""
-    retries = 2  # e.g. another worker was creating the same tables at the same moment
-    while True:
-        try:
-            return _rdb_storage(url)
-        except ImportError as exc:
-            raise TrackingError(
-                f"cannot open the Optuna storage {url!r}: its database driver is missing "
-                f"({exc.__cause__ or exc}); for PostgreSQL: pip install 'dlvsml[postgres]'"
-            ) from None
-        except Exception as exc:  # SQLAlchemy raises many types; all mean "unusable URL"
-            if not retries:
-                raise TrackingError(
-                    f"cannot open the Optuna storage {url!r} ({exc}); set optuna_storage to an "
-                    "RDB URL such as sqlite:///optuna.db or postgresql+psycopg://user@host:5432/db"
-                ) from None
-            retries -= 1
-            time.sleep(1.0)
-
-
-def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
-    use_wal(url)
-    engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
-    with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
-        warnings.simplefilter("ignore")
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=1
-            ),
-        )
 
 
 def tune(

@@ -22,9 +22,9 @@ from multiprocessing.context import BaseContext
 from multiprocessing.managers import SyncManager
 from typing import Any
 
-from dlvsml.execute import CellResult, Reporter, run_cell
+from dlvsml.execute import Reporter, run_cell
 from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
-from dlvsml.plan import Cell
+from dlvsml.records import Cell, CellResult
 from dlvsml.resources import thread_environment, threads_per_worker
 from dlvsml.spec import ExperimentSpec
 

@@ -18,12 +18,12 @@ import time
 from typing import Any
 
 from dlvsml.errors import DlvsmlError, SpecError, TrackingError
-from dlvsml.execute import CellResult, Reporter, run_cell
+from dlvsml.execute import Reporter, run_cell
 from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
 from dlvsml.executors.local import drain_events
-from dlvsml.plan import Cell
+from dlvsml.records import Cell, CellResult
 from dlvsml.spec import ExperimentSpec
-from dlvsml.tuning import storage_url
+from dlvsml.stores import storage_url
 
 TASK_RETRIES = 1  # a task lost with its worker or node runs once more (its study resumes)
 

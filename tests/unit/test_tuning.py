@@ -14,8 +14,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dlvsml.models import ModelContext, ModelSpec
+from dlvsml.records import CellData
 from dlvsml.spec import Budget
-from dlvsml.tuning import CellData, EpochScorePruner, TuningFailed, tune
+from dlvsml.tuning import EpochScorePruner, TuningFailed, tune
 
 
 def _logistic(calls: list[float] | None = None, fail_first: int = 0) -> ModelSpec:
