@@ -54,7 +54,7 @@ from dlvsml.data import load_dataset, train_validation_split
 from dlvsml.data.dataset import Dataset
 from dlvsml.metrics import direction, resolve_metric
 from dlvsml.models import ModelContext, get_model
-from dlvsml.resources import limit_threads
+from dlvsml.run.resources import limit_threads
 from dlvsml.spec import Budget
 
 N_THREADS = 1  # one intra-op thread per fit, as a cell on a busy 2-core machine gets
@@ -167,7 +167,7 @@ def load(workload: Workload) -> Dataset:
 
 
 def cell(dataset: Dataset, rows: int, seed: int) -> tuple[ModelContext, records.CellData]:
-    """A cell as `dlvsml.execute` builds one: a seeded subsample, split train/validation."""
+    """A cell as `dlvsml.run.cell` slices one: a seeded subsample, split train/validation."""
     rng = np.random.default_rng(seed)
     subsample = np.sort(rng.permutation(dataset.n_rows)[: min(rows, dataset.n_rows)])
     train_pos, val_pos = train_validation_split(

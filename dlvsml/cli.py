@@ -166,8 +166,8 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a spec's cells (tuned, tested, logged to MLflow); re-run to resume where it stopped."""
-    from dlvsml.executors import ExecutorOptions
-    from dlvsml.runner import run_spec
+    from dlvsml.run.executors import ExecutorOptions
+    from dlvsml.run.suite import run_spec
 
     options = ExecutorOptions(
         address=address, cpus_per_cell=cpus_per_cell, gpus_per_neural_cell=gpus_per_neural_cell
@@ -242,7 +242,7 @@ def tune_worker(
     """Add a tuning worker to one cell's Optuna study (shared storage); the budget stays total."""
     import dataclasses
 
-    from dlvsml.study_worker import tune_worker as join_study
+    from dlvsml.run.tune_worker import tune_worker as join_study
 
     report = join_study(_load_spec(spec_path, optuna_storage), cell, worker)
     if as_json:

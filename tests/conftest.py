@@ -53,7 +53,7 @@ SUITE_CELLS = 24
 def finished_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished two-dataset, two-family, two-seed suite in its own folder (its MLflow and
     Optuna stores inside), run once for every test that reads real results."""
-    from dlvsml.runner import run_spec
+    from dlvsml.run.suite import run_spec
     from dlvsml.spec import load_spec
 
     folder = tmp_path_factory.mktemp(SUITE_NAME)

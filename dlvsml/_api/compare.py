@@ -72,8 +72,8 @@ def run_comparison(
 ) -> Comparison:
     """Run ``spec``'s cells as ``dlvsml run`` would (finished cells are skipped) after checking
     that its data are of ``modality`` when one was asked for."""
-    from dlvsml.plan import plan_cells
-    from dlvsml.runner import run_spec
+    from dlvsml.run.plan import plan_cells
+    from dlvsml.run.suite import run_spec
 
     plan = plan_cells(spec)
     found = {cell.modality for cell in plan.cells} | {s.cell.modality for s in plan.skipped}

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from dlvsml.data import Dataset
     from dlvsml.recommender import Recommendation
-    from dlvsml.runner import RunSummary
+    from dlvsml.run.suite import RunSummary
     from dlvsml.spec import ExperimentSpec
 
 LEADERBOARD_COLUMNS = [

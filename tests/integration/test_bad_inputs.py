@@ -28,7 +28,7 @@ from mlflow.tracking import MlflowClient
 from dlvsml.cli import main
 from dlvsml.data import load_dataset, parse_uri
 from dlvsml.errors import DataError
-from dlvsml.runner import run_spec
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import parse_spec
 
 GOOD = {

@@ -11,13 +11,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from dlvsml import execute
 from dlvsml.cli import app
 from dlvsml.data import load_dataset
 from dlvsml.errors import TrackingError
 from dlvsml.models import get_model
-from dlvsml.plan import cell_indices, plan_cells
-from dlvsml.runner import run_spec
+from dlvsml.run import cell as cell_module
+from dlvsml.run.plan import cell_indices, plan_cells
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import parse_spec
 from dlvsml.tracking import finished_cell_keys, results_frame, tracking_uri
 
@@ -118,7 +118,7 @@ def test_failing_and_slow_cells_are_recorded_and_the_suite_goes_on(
 
     real = get_model
     monkeypatch.setattr(
-        execute,
+        cell_module,
         "get_model",
         lambda name: replace(real(name), build=broken) if name == "linear" else real(name),
     )

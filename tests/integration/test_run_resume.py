@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 from mlflow.tracking import MlflowClient
 
-from dlvsml.plan import plan_cells
+from dlvsml.run.plan import plan_cells
 from dlvsml.spec import load_spec
 from tests.conftest import dlvsml_exe, run_cli
 

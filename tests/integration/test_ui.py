@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dlvsml.runner import run_spec
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import load_spec
 from tests.conftest import dlvsml_exe
 

@@ -18,7 +18,7 @@ from dlvsml._api.compare import comparison_spec, default_name
 from dlvsml._api.comparison import Comparison
 from dlvsml._api.inputs import source_uri
 from dlvsml.errors import DataError, DlvsmlError, SpecError
-from dlvsml.runner import RunSummary
+from dlvsml.run.suite import RunSummary
 from dlvsml.spec import load_spec
 
 

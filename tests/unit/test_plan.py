@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dlvsml import plan as plan_module
 from dlvsml.data import load_dataset
 from dlvsml.models import get_model, models_for
-from dlvsml.plan import cell_indices, cell_key, plan_cells
+from dlvsml.run import plan as plan_module
+from dlvsml.run.plan import cell_indices, cell_key, plan_cells
 from dlvsml.spec import parse_spec
 
 BASE = {"name": "t", "datasets": ["builtin:breast_cancer"], "train_sizes": [40, 80]}

@@ -18,10 +18,10 @@ import time
 from typing import Any
 
 from dlvsml.errors import DlvsmlError, SpecError, TrackingError
-from dlvsml.execute import Reporter, run_cell
-from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
-from dlvsml.executors.local import drain_events
 from dlvsml.records import Cell, CellResult
+from dlvsml.run.cell import Reporter, run_cell
+from dlvsml.run.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
+from dlvsml.run.executors.local import drain_events
 from dlvsml.spec import ExperimentSpec
 from dlvsml.stores import storage_url
 

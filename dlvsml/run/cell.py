@@ -23,9 +23,9 @@ from dlvsml.errors import DataError
 from dlvsml.faults import fault_point
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
-from dlvsml.plan import cell_indices
 from dlvsml.records import Cell, CellData, CellResult, TrialRecord
-from dlvsml.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
+from dlvsml.run.plan import cell_indices
+from dlvsml.run.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
 from dlvsml.stores import storage_url
 from dlvsml.tuning import tune

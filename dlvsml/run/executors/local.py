@@ -22,10 +22,10 @@ from multiprocessing.context import BaseContext
 from multiprocessing.managers import SyncManager
 from typing import Any
 
-from dlvsml.execute import Reporter, run_cell
-from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
 from dlvsml.records import Cell, CellResult
-from dlvsml.resources import thread_environment, threads_per_worker
+from dlvsml.run.cell import Reporter, run_cell
+from dlvsml.run.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
+from dlvsml.run.resources import thread_environment, threads_per_worker
 from dlvsml.spec import ExperimentSpec
 
 
