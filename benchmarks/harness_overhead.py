@@ -63,11 +63,13 @@ def cell_rows(spec) -> Rows:
     """The rows dlvsml's cell fits, validates and tests on, so both sides do the same work (the
     same rows give the same number of boosting rounds); computed before any clock starts."""
     from dlvsml.data import load_dataset
-    from dlvsml.run.plan import cell_indices, plan_cells
+    from dlvsml.data.splits import cell_rows as rows_of
+    from dlvsml.run.plan import plan_cells
 
     cell = plan_cells(spec).cells[0]
-    indices = cell_indices(load_dataset(cell.dataset_uri), spec, cell)
-    return indices.train, indices.validation, indices.test
+    dataset = load_dataset(cell.dataset_uri)
+    rows = rows_of(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
+    return rows.train, rows.validation, rows.test
 
 
 # --- XGBoost on adult ---------------------------------------------------------------------

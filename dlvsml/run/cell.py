@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from dlvsml.data import load_dataset
+from dlvsml.data.splits import cell_rows
 from dlvsml.errors import DataError
 from dlvsml.faults import fault_point
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
 from dlvsml.records import Cell, CellData, CellResult, TrialRecord
-from dlvsml.run.plan import cell_indices
 from dlvsml.run.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
 from dlvsml.stores import storage_url
@@ -84,11 +84,11 @@ def _run(
         raise DataError(
             f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
         )
-    indices = cell_indices(dataset, spec, cell)
-    result.indices = indices.digests()
-    X_train, y_train = dataset.take(indices.train)
-    X_val, y_val = dataset.take(indices.validation)
-    X_test, y_test = dataset.take(indices.test)
+    rows = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
+    result.indices = rows.digests()
+    X_train, y_train = dataset.take(rows.train)
+    X_val, y_val = dataset.take(rows.validation)
+    X_test, y_test = dataset.take(rows.test)
     model = get_model(cell.model)
     context = ModelContext.for_dataset(
         dataset,

@@ -15,41 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-
-import numpy as np
 
 from dlvsml.data import (
     Dataset,
     load_dataset,
-    nested_subsamples,
     resolve_train_sizes,
     test_split,
-    train_validation_split,
 )
 from dlvsml.errors import SpecError
 from dlvsml.metrics import resolve_metric
 from dlvsml.models import ModelSpec, get_model, models_for
 from dlvsml.records import Cell, Plan, SkippedCell
-from dlvsml.spec import ExperimentSpec, Split
-
-
-@dataclass(frozen=True)
-class CellIndices:
-    """Row positions into the dataset; validation is carved from the subsample, never the test."""
-
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
-
-    def digests(self) -> dict[str, str]:
-        """Short hashes that let a test (or a reader) compare subsamples across models."""
-        return {
-            f"{part}_indices_sha": _digest(np.sort(getattr(self, part)))
-            for part in ("train", "validation", "test")
-        }
+from dlvsml.spec import ExperimentSpec
 
 
 def plan_cells(spec: ExperimentSpec) -> Plan:
@@ -58,7 +36,9 @@ def plan_cells(spec: ExperimentSpec) -> Plan:
     skipped: list[SkippedCell] = []
     for uri in spec.datasets:
         dataset = load_dataset(uri)
-        pool, _ = _test_split(dataset, spec.split)
+        pool, _ = test_split(
+            dataset.y, dataset.task, fraction=spec.split.test_fraction, cap=spec.split.test_cap
+        )
         sizes, too_large = _sizes(spec, dataset, len(pool))
         models = _models(spec, dataset)
         for seed in spec.seeds:
@@ -117,18 +97,6 @@ def cell_key(
     return _digest(json.dumps(payload, sort_keys=True).encode())
 
 
-def cell_indices(dataset: Dataset, spec: ExperimentSpec, cell: Cell) -> CellIndices:
-    """The train, validation and test rows of a cell; every model of the cell gets the same."""
-    pool, test = _test_split(dataset, spec.split)
-    subsample = _subsamples(dataset, spec, cell.seed)[cell.train_size]
-    y_sub = dataset.y[pool[subsample]]
-    train_pos, val_pos = train_validation_split(
-        y_sub, dataset.task, spec.split.validation_fraction, cell.seed
-    )
-    rows = pool[subsample]
-    return CellIndices(train=rows[train_pos], validation=rows[val_pos], test=test)
-
-
 def _cell(
     spec: ExperimentSpec, uri: str, dataset: Dataset, size: int, model: ModelSpec, seed: int
 ) -> Cell:
@@ -160,34 +128,5 @@ def _models(spec: ExperimentSpec, dataset: Dataset) -> list[ModelSpec]:
     return fitting
 
 
-def _test_split(dataset: Dataset, split: Split) -> tuple[np.ndarray, np.ndarray]:
-    return _test_split_cached(dataset, split.test_fraction, split.test_cap)
-
-
-# Datasets hash by identity and the data layer memoises them, so these caches hit per process.
-@lru_cache(maxsize=64)
-def _test_split_cached(
-    dataset: Dataset, fraction: float, cap: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    pool, test = test_split(dataset.y, dataset.task, fraction=fraction, cap=cap, seed=0)
-    return np.asarray(pool), np.asarray(test)
-
-
-def _subsamples(dataset: Dataset, spec: ExperimentSpec, seed: int) -> dict[int, np.ndarray]:
-    pool, _ = _test_split(dataset, spec.split)
-    sizes = tuple(_sizes(spec, dataset, len(pool))[0])
-    return _subsamples_cached(dataset, spec.split, sizes, seed)
-
-
-@lru_cache(maxsize=256)
-def _subsamples_cached(
-    dataset: Dataset, split: Split, sizes: tuple[int, ...], seed: int
-) -> dict[int, np.ndarray]:
-    pool, _ = _test_split(dataset, split)
-    found = nested_subsamples(dataset.y[pool], list(sizes), dataset.task, seed)
-    return {int(size): np.asarray(positions) for size, positions in found.items()}
-
-
-def _digest(data: bytes | np.ndarray) -> str:
-    raw = data.tobytes() if isinstance(data, np.ndarray) else data
-    return hashlib.sha256(raw).hexdigest()[:12]
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]

@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from dlvsml.cli import app
 from dlvsml.data import load_dataset
+from dlvsml.data.splits import cell_rows
 from dlvsml.errors import TrackingError
 from dlvsml.models import get_model
 from dlvsml.run import cell as cell_module
-from dlvsml.run.plan import cell_indices, plan_cells
+from dlvsml.run.plan import plan_cells
 from dlvsml.run.suite import run_spec
 from dlvsml.spec import parse_spec
 from dlvsml.tracking import finished_cell_keys, results_frame, tracking_uri
@@ -94,7 +95,8 @@ def test_tiny_suite_is_logged_completely(workdir: Path) -> None:
     assert all(len(hashes) == 1 for hashes in by_group.values())
     assert len({h for hashes in by_group.values() for h in hashes}) == 4
     for cell in plan_cells(spec).cells:
-        rows = cell_indices(load_dataset(cell.dataset_uri), spec, cell)
+        dataset = load_dataset(cell.dataset_uri)
+        rows = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
         assert not set(rows.train) & set(rows.test) and not set(rows.validation) & set(rows.test)
         tags = cells[cell.label].data.tags
         assert tags["test_indices_sha"] == rows.digests()["test_indices_sha"]

@@ -14,7 +14,9 @@ from dlvsml.data import (
     test_split,
     train_validation_split,
 )
+from dlvsml.data.splits import cell_rows
 from dlvsml.errors import DataError
+from dlvsml.spec import Split
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -147,3 +149,21 @@ def test_resolve_train_sizes() -> None:
         resolve_train_sizes([5, 100], 1437, n_classes=10)
     with pytest.raises(DataError, match="fraction"):
         resolve_train_sizes([1.5], 100)
+
+
+@FAST
+@given(y=labels(min_per_class=4), seed=st.integers(0, 50), fraction=st.floats(0.3, 1.0))
+def test_cell_rows_are_the_nested_subsample_split_and_the_fixed_test_split(
+    y: np.ndarray, seed: int, fraction: float
+) -> None:
+    split = Split(test_fraction=0.25, test_cap=None, validation_fraction=0.2)
+    pool, test = test_split(y, "multiclass", fraction=0.25, cap=None)
+    size = max(len(np.unique(y)), round(fraction * len(pool)))
+    rows = cell_rows(y, "multiclass", size, seed, split)
+    assert np.array_equal(rows.test, test)  # the same rows whatever the size and seed
+    labelled = np.sort(np.concatenate([rows.train, rows.validation]))
+    expected = pool[nested_subsamples(y[pool], [size], "multiclass", seed)[size]]
+    assert np.array_equal(labelled, expected)
+    assert len(np.intersect1d(rows.train, rows.validation)) == 0
+    smaller = cell_rows(y, "multiclass", len(np.unique(y)), seed, split)
+    assert set(smaller.train) | set(smaller.validation) <= set(labelled)  # nested
