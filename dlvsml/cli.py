@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ except ImportError:  # pragma: no cover
 
 from dlvsml import __version__
 from dlvsml.errors import DlvsmlError
+
+if TYPE_CHECKING:
+    from dlvsml.run.suite import RunSummary
 
 app = typer.Typer(
     name="dlvsml",
@@ -182,6 +185,11 @@ def run(
     if as_json:
         _print_json(summary.to_dict())
         return
+    _show_run_summary(summary, spec_path)
+
+
+def _show_run_summary(summary: RunSummary, spec_path: Path) -> None:
+    """`dlvsml run`'s table, its failures, and where to look next."""
     table = Table("cells", "count", title=f"dlvsml run {summary.spec}", show_header=False)
     table.add_row("planned", str(summary.planned))
     table.add_row("already finished (skipped)", str(summary.already_done))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dlvsml.data import load_dataset
+from dlvsml.data import Dataset, load_dataset
 from dlvsml.data.splits import cell_rows
 from dlvsml.errors import DataError
 from dlvsml.faults import fault_point
@@ -28,7 +28,7 @@ from dlvsml.records import Cell, CellData, CellResult, TrialRecord
 from dlvsml.run.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
 from dlvsml.stores import storage_url
-from dlvsml.tuning import tune
+from dlvsml.tuning import TuningOutcome, tune
 
 # Events a running cell reports: ("trial", key, trial number, best validation score so far).
 Reporter = Callable[[tuple[Any, ...]], None]
@@ -77,19 +77,13 @@ def _run(
     result: CellResult,
     worker: int,
 ) -> None:
+    """Slice the cell's rows, tune on train and validation, then test the best model once."""
     limit_threads(n_threads)
-    dataset = load_dataset(cell.dataset_uri)
-    fault_point("cell_data")
-    if dataset.fingerprint != cell.fingerprint:
-        raise DataError(
-            f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
-        )
+    dataset = _dataset(cell)
     rows = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
     result.indices = rows.digests()
     X_train, y_train = dataset.take(rows.train)
     X_val, y_val = dataset.take(rows.validation)
-    X_test, y_test = dataset.take(rows.test)
-    model = get_model(cell.model)
     context = ModelContext.for_dataset(
         dataset,
         seed=cell.seed,
@@ -102,7 +96,7 @@ def _run(
     resident_mb = reset_peak_memory()
     outcome = tune(
         cell.key,
-        model,
+        get_model(cell.model),
         context,
         CellData(X_train, y_train, X_val, y_val),
         metric=result.metric,
@@ -112,10 +106,34 @@ def _run(
         worker=worker,
     )
     result.trials = outcome.trials
+    _test(spec, dataset, rows.test, outcome, result, resident_mb)
+
+
+def _dataset(cell: Cell) -> Dataset:
+    """The cell's dataset, refused if it changed since the suite was planned."""
+    dataset = load_dataset(cell.dataset_uri)
+    fault_point("cell_data")
+    if dataset.fingerprint != cell.fingerprint:
+        raise DataError(
+            f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
+        )
+    return dataset
+
+
+def _test(
+    spec: ExperimentSpec,
+    dataset: Dataset,
+    test_rows: np.ndarray,
+    outcome: TuningOutcome,
+    result: CellResult,
+    resident_mb: float,
+) -> None:
+    """Score the best model once on the test split; record it with what the cell cost."""
+    X_test, y_test = dataset.take(test_rows)
     predictions = predict(outcome.estimator, X_test, dataset.task, dataset.n_classes)
     if not np.all(np.isfinite(predictions.y_pred.astype(float))):
         raise FloatingPointError("the best model predicts NaN or inf on the test split")
-    result.device = _device(outcome.estimator, cell.family, spec.device)
+    result.device = _device(outcome.estimator, result.cell.family, spec.device)
     price = spec.prices.gpu_hour if result.device.startswith("cuda") else spec.prices.cpu_hour
     result.validation_score = outcome.validation_score
     result.test_metrics = task_metrics(dataset.task, y_test, predictions, dataset.n_classes)
