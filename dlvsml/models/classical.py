@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 from sklearn.base import BaseEstimator
 
 from dlvsml.models.features import (
@@ -31,6 +30,9 @@ from dlvsml.models.pipeline import (
     ModelPipeline,
 )
 from dlvsml.models.registry import ModelContext, ModelSpec, register
+
+if TYPE_CHECKING:  # search spaces receive a trial; importing Optuna here would slow `dlvsml models`
+    import optuna
 
 ALL_TASKS = frozenset({"binary", "multiclass", "regression"})
 Params = Mapping[str, Any]

@@ -15,10 +15,9 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import optuna
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -33,6 +32,9 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+if TYPE_CHECKING:  # search spaces receive a trial; importing Optuna here would slow `dlvsml models`
+    import optuna
 
 Encoding = Literal["onehot", "ordinal", "native"]
 Scaling = Literal["standard", "quantile", "none"]

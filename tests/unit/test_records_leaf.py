@@ -32,11 +32,6 @@ def test_tracking_imports_no_execution_tuning_models_or_data() -> None:
     assert _imported("import dlvsml.tracking") == set()
 
 
-@pytest.mark.xfail(
-    strict=True,  # passes once validating a spec's model names loads no family: drop this mark
-    reason="load_spec validates model names through dlvsml.models, which imports the families "
-    "(torch, and optuna through the classical search spaces): issue 14 item 1",
-)
 @pytest.mark.parametrize("spec", ["quick.yaml"])
 def test_dlvsml_results_imports_no_torch_and_no_optuna(tmp_path: Path, spec: str) -> None:
     code = (
