@@ -202,6 +202,7 @@ def _show_run_summary(summary: RunSummary, spec_path: Path) -> None:
         console.print(
             f"[red]failed[/] {escape(label)}: {escape(reason)}", highlight=False, soft_wrap=True
         )
+    _print_verdicts(summary.spec, summary.tracking_uri)
     console.print(f"results: dlvsml results {spec_path}   dashboard: dlvsml ui {spec_path}")
 
 
@@ -382,7 +383,25 @@ def report(
         evaluation=recommender_check(frame, spec.name),
     )
     log_report(spec.name, uri, page.parent)
+    _print_verdicts(spec.name, uri)
     console.print(f"report: {page}", soft_wrap=True)
+
+
+def _print_verdicts(spec_name: str, uri: str) -> None:
+    """The report's headline in the terminal: one verdict row per dataset, one line per modality."""
+    from dlvsml.analysis import display_rows, modality_sentences, tidy, verdicts
+    from dlvsml.analysis.verdicts import DISPLAY_COLUMNS
+    from dlvsml.tracking import results_frame
+
+    table = verdicts(tidy(results_frame(spec_name, uri)))
+    if table.empty:
+        return
+    view = Table(*DISPLAY_COLUMNS.values(), title="the answer, per dataset")
+    for row in display_rows(table):
+        view.add_row(*(escape(row[key]) for key in DISPLAY_COLUMNS))
+    console.print(view)
+    for sentence in modality_sentences(table):
+        console.print(escape(sentence), highlight=False, soft_wrap=True)
 
 
 def _register_recommend() -> None:
