@@ -6,6 +6,7 @@ A `DlvsmlError` prints as one line on stderr and exits 2; any other exception is
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -288,27 +289,32 @@ def server(
     command = server_command(
         backend, str(artifacts_destination.resolve()), host, port, extra=ctx.args
     )
-    console.print(
-        f"MLflow tracking server for {backend}: export MLFLOW_TRACKING_URI=http://{host}:{port}",
-        soft_wrap=True,
-        highlight=False,
+    address = f"http://{host}:{port}"
+    _serve(
+        command,
+        server_environment(),
+        address,
+        f"MLflow tracking server for {backend}: export MLFLOW_TRACKING_URI={address}",
     )
-    _serve(command, server_environment())
 
 
-def _serve(command: list[str], env: dict[str, str]) -> None:
-    """Run a server in the foreground until it exits, or Ctrl-C or SIGTERM stops it."""
-    import signal
-    import subprocess
+def _serve(command: list[str], env: dict[str, str], address: str, message: str) -> None:
+    """Serve in the foreground; print ``message`` once the server answers; Ctrl-C, SIGTERM or
+    SIGHUP stop its whole process group."""
+    from dlvsml.dashboard import serve
 
-    sys.stdout.flush()
-    with subprocess.Popen(command, env=env) as process:
-        signal.signal(signal.SIGTERM, lambda *_: process.terminate())
-        try:
-            process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait()
+    def announce() -> None:
+        console.print(message, soft_wrap=True, highlight=False)
+
+    err_console.print(f"starting MLflow at {address} ...", highlight=False)
+    code = serve(command, env, address.replace("0.0.0.0", "127.0.0.1"), announce)
+    if code is None:  # stopped by a signal, the server's group already gone: leave at once
+        # (tearing down ~3,000 imported modules takes seconds on a busy machine)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    if code:
+        raise typer.Exit(code)
 
 
 def _load_spec(path: Path, optuna_storage: str | None) -> Any:
@@ -329,23 +335,31 @@ def ui(
         "127.0.0.1"
     ),
 ) -> None:
-    """Open the MLflow dashboard of the project's store (Ctrl-C stops it)."""
-    import subprocess
-
+    """Open the MLflow dashboard of the project's store (Ctrl-C stops it): a spec's cell runs
+    with their dataset, size, model, family, seed, test metric and tuning time."""
+    from dlvsml.dashboard import VIEW_KEY, runs_url, runs_view
     from dlvsml.spec import load_spec
-    from dlvsml.tracking import experiment_id, runs_url, tracking_uri, ui_command
+    from dlvsml.tracking import (
+        results_frame,
+        save_view,
+        server_environment,
+        tracking_uri,
+        ui_command,
+    )
 
     spec = load_spec(spec_path) if spec_path else None
     uri = tracking_uri(spec)
-    experiment = experiment_id(spec.name, uri) if spec else None
-    console.print(f"MLflow UI for {uri}: {runs_url(host, port, experiment)}", soft_wrap=True)
-    sys.stdout.flush()
-    with subprocess.Popen(ui_command(uri, host, port)) as server:
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            server.terminate()
-            server.wait()
+    experiment, view = None, None
+    if spec:
+        frame = results_frame(spec.name, uri)
+        metrics = sorted({f"test_{m}" for m in frame["metric"].dropna()}) if len(frame) else []
+        experiment = save_view(spec.name, uri, VIEW_KEY, runs_view(metrics))
+        view = VIEW_KEY if experiment else None
+    url = runs_url(host, port, experiment, view)
+    address = url.split("/#")[0]
+    _serve(
+        ui_command(uri, host, port), server_environment(), address, f"MLflow UI for {uri}: {url}"
+    )
 
 
 @app.command()
