@@ -213,14 +213,16 @@ def results(
     as_json: JsonFlag = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
 ) -> None:
-    """Show a spec's results as recorded in MLflow: one row per cell."""
+    """Show a spec's results as recorded in MLflow: one row per cell (columns that do not fit
+    the terminal are left out whole; --json and --csv have them all)."""
+    from dlvsml.analysis.listing import result_records, results_table
     from dlvsml.spec import load_spec
     from dlvsml.tracking import results_frame, tracking_uri
 
     spec = load_spec(spec_path)
     frame = results_frame(spec.name, tracking_uri(spec))
     if as_json:
-        sys.stdout.write((frame.to_json(orient="records", indent=2) if len(frame) else "[]") + "\n")
+        _print_json(result_records(frame))
         return
     if as_csv:
         sys.stdout.write(frame.to_csv(index=False))
@@ -228,13 +230,7 @@ def results(
     if frame.empty:
         console.print(f"no results for {spec.name!r} yet; run `dlvsml run {spec_path}`")
         return
-    metric = "test_" + frame["metric"].dropna().iloc[0] if frame["metric"].notna().any() else None
-    columns = ["dataset", "train_size", "model", "seed", "status"]
-    columns += [c for c in (metric, "validation_score", "tuning_seconds") if c in frame]
-    table = Table(*columns, title=f"results of {spec.name}")
-    for row in frame[columns].itertuples(index=False):
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)
+    console.print(results_table(frame, console.width, title=f"results of {spec.name}"))
 
 
 @app.command("tune-worker")
