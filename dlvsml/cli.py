@@ -168,8 +168,14 @@ def run(
     ] = None,
     optuna_storage: StorageOption = None,
     as_json: JsonFlag = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and a time estimate; run nothing.")
+    ] = False,
 ) -> None:
     """Run a spec's cells (tuned, tested, logged to MLflow); re-run to resume where it stopped."""
+    if dry_run:
+        _dry_run(_load_spec(spec_path, optuna_storage), workers, as_json)
+        return
     from dlvsml.run.executors import ExecutorOptions
     from dlvsml.run.suite import run_spec
 
@@ -205,6 +211,64 @@ def _show_run_summary(summary: RunSummary, spec_path: Path) -> None:
         )
     _print_verdicts(summary.spec, summary.tracking_uri)
     console.print(f"results: dlvsml results {spec_path}   dashboard: dlvsml ui {spec_path}")
+
+
+def _dry_run(spec: Any, workers: int, as_json: bool) -> None:
+    """The plan of a spec: cells per dataset, sizes, models, skipped cells and why, and the
+    time the budget allows (tuning seconds per cell, cells shared among the workers)."""
+    from dlvsml.run.plan import plan_cells
+
+    plan = plan_cells(spec)
+    datasets: dict[str, dict[str, Any]] = {}
+    for cell in plan.cells:
+        entry = datasets.setdefault(cell.dataset, {"cells": 0, "sizes": set(), "models": set()})
+        entry["cells"] += 1
+        entry["sizes"].add(cell.train_size)
+        entry["models"].add(cell.model)
+    seconds = spec.budget.seconds
+    estimate = len(plan.cells) * seconds / workers if seconds else None
+    payload = {
+        "spec": spec.name,
+        "cells": len(plan.cells),
+        "datasets": {
+            name: {
+                "cells": entry["cells"],
+                "sizes": sorted(entry["sizes"]),
+                "models": sorted(entry["models"]),
+            }
+            for name, entry in datasets.items()
+        },
+        "skipped": [{"cell": s.cell.label, "reason": s.reason} for s in plan.skipped],
+        "budget": spec.budget.model_dump(),
+        "workers": workers,
+        "estimated_seconds": estimate,
+    }
+    if as_json:
+        _print_json(payload)
+        return
+    table = Table("dataset", "cells", "sizes", "models", title=f"plan of {spec.name} (dry run)")
+    for name, entry in payload["datasets"].items():
+        sizes = ", ".join(f"{size:,}" for size in entry["sizes"])
+        table.add_row(name, str(entry["cells"]), sizes, ", ".join(entry["models"]))
+    console.print(table)
+    for skipped in plan.skipped:
+        console.print(
+            f"[yellow]not run[/] {escape(skipped.cell.label)}: {escape(skipped.reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if estimate is None:
+        console.print(
+            f"{len(plan.cells)} cells; no time estimate: the budget has no seconds "
+            f"(budget: {{trials: {spec.budget.trials}, seconds: 60}} would bound each model)",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"{len(plan.cells)} cells × {seconds:g} s of tuning / {workers} worker(s) ≈ "
+            f"{estimate / 60:.1f} min, plus data loading and each cell's final fit and test",
+            highlight=False,
+        )
 
 
 @app.command()
