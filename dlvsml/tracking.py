@@ -319,10 +319,15 @@ def server_environment() -> dict[str, str]:
     return {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
 
 
-def runs_url(host: str, port: int, experiment: str | None) -> str:
-    """The dashboard page of an experiment's runs (MLflow opens experiments in GenAI mode)."""
-    base = f"http://{host}:{port}/"
-    return f"{base}#/experiments/{experiment}/runs" if experiment else base
+def save_view(spec_name: str, uri: str, key: str, view: dict[str, Any]) -> str | None:
+    """Store a dashboard view of a spec's runs as the experiment tag MLflow's UI loads for
+    ``viewStateShareKey=<key>``; return the experiment id (None when the spec has no runs)."""
+    tracker = Tracker(spec_name, uri, create=False)
+    if tracker.experiment_id is not None:
+        tracker.client.set_experiment_tag(
+            tracker.experiment_id, f"mlflow.sharedViewState.{key}", json.dumps(view)
+        )
+    return tracker.experiment_id
 
 
 def _check_reachable(uri: str, timeout: float = 5.0) -> None:
@@ -391,7 +396,7 @@ __all__ = [
     "experiment_id",
     "finished_cell_keys",
     "results_frame",
-    "runs_url",
+    "save_view",
     "server_command",
     "server_environment",
     "tracking_uri",

@@ -53,7 +53,7 @@ def compare(
     >>> result.leaderboard()  # doctest: +SKIP
     """
     check_modality(modality)
-    uri = source_uri(data, target, modality)
+    uri = source_uri(data, target, modality, name=name)
     spec = comparison_spec(
         uri,
         train_sizes=train_sizes,

@@ -119,6 +119,11 @@ class Comparison:
         bootstrap CI over seeds; ``status`` says whether the curves crossed in range)."""
         return _analysis().crossovers(self._finished(), n_boot=n_boot)
 
+    def verdicts(self) -> pd.DataFrame:
+        """The report's headline: which family wins, by how much (95% CI from 3 seeds), from
+        which size, whether significant and budget-bound (`dlvsml.analysis.verdicts`)."""
+        return _analysis().verdicts(self._finished())
+
     def report(self, path: str | Path | None = None, n_boot: int = 1000) -> Path:
         """Write the HTML report (as ``dlvsml report``) and return its path: ``path`` is a
         ``.html`` file or a folder for ``index.html`` (default ``reports/<spec name>``)."""

@@ -2,7 +2,8 @@
 
 This is the only analysis module that writes files. The page embeds its figures as base64 PNG and
 its CSS inline, so it can be mailed or committed and opened anywhere without network access. The
-claims table and the first learning curve come first: that is the answer; the rest is evidence.
+verdict table (one row per dataset: who wins, by how much, from what size, how surely) comes
+first: that is the answer; claims, learning curves and the rest are the evidence.
 
 Example::
 
@@ -28,10 +29,11 @@ from matplotlib.figure import Figure
 from dlvsml.analysis.claims import ClaimSettings, evaluate_claims
 from dlvsml.analysis.costs import cost_table, pareto_figure, pareto_front
 from dlvsml.analysis.crossover import CROSSED, MISSING_FAMILY, crossover_summary, crossovers
-from dlvsml.analysis.curves import curve_fits, family_curves, model_curves
+from dlvsml.analysis.curves import MIN_SEEDS, curve_fits, family_curves, model_curves
 from dlvsml.analysis.figures import learning_curve_figure
 from dlvsml.analysis.frame import failures, tidy
 from dlvsml.analysis.stats import FriedmanResult, cd_diagram, family_comparison, friedman_tests
+from dlvsml.analysis.verdicts import DISPLAY_COLUMNS, display_rows, modality_sentences, verdicts
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -43,6 +45,7 @@ class Analysis:
     frame: pd.DataFrame
     failures: pd.DataFrame
     claims: pd.DataFrame
+    verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     model_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     family_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     fits: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -64,6 +67,7 @@ def analyse(
     analysis = Analysis(frame, failures(results), evaluate_claims(frame, settings))
     if frame.empty:
         return analysis
+    analysis.verdicts = verdicts(frame)
     analysis.model_points = model_curves(frame)
     analysis.family_points = family_curves(frame)
     analysis.fits = curve_fits(pd.concat([analysis.family_points, analysis.model_points]))
@@ -85,6 +89,8 @@ def report_numbers(
     return _jsonable(
         {
             "summary": _summary(analysis),
+            "verdicts": analysis.verdicts,
+            "verdict_sentences": modality_sentences(analysis.verdicts),
             "claims": analysis.claims,
             "crossovers": analysis.crossovers,
             "crossover_summary": analysis.crossover_summary,
@@ -127,6 +133,10 @@ def build_report(
         spec_name=spec_name,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         summary=_summary(analysis),
+        verdict_columns=DISPLAY_COLUMNS,
+        verdicts=display_rows(analysis.verdicts),
+        verdict_sentences=modality_sentences(analysis.verdicts),
+        min_seeds=MIN_SEEDS,
         claims=_records(analysis.claims),
         curves=_curve_figures(analysis),
         crossovers=_records(analysis.crossovers),

@@ -245,3 +245,16 @@ def test_the_users_matplotlib_backend_survives_the_api() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "svg"
+
+
+def test_in_memory_data_are_named_by_the_user_not_by_a_hash() -> None:
+    cancer = load_breast_cancer(as_frame=True).frame
+    assert dlvsml.load(source_uri(cancer, "target")).name.startswith("frame-")
+    assert dlvsml.load(source_uri(cancer, "target", name="cancer survey")).name == "cancer_survey"
+    cancer.attrs["name"] = "tumours"
+    assert dlvsml.load(source_uri(cancer, "target")).name == "tumours"
+    digits = load_digits()
+    pair = (digits.images.astype(np.uint8), digits.target)
+    assert dlvsml.load(source_uri(pair, name="digits8")).name == "digits8"
+    # The same data under another name are the same bytes: the cached file is linked, not redone.
+    assert source_uri(cancer, "target", name="a") != source_uri(cancer, "target", name="b")
