@@ -227,12 +227,36 @@ def results(
         console.print(f"no results for {spec.name!r} yet; run `dlvsml run {spec_path}`")
         return
     metric = "test_" + frame["metric"].dropna().iloc[0] if frame["metric"].notna().any() else None
-    columns = ["dataset", "train_size", "model", "seed", "status"]
-    columns += [c for c in (metric, "validation_score", "tuning_seconds") if c in frame]
+    several_budgets = frame["budget_index"].nunique() > 1
+    columns = ["dataset", *(["budget"] if several_budgets else []), "train_size", "model", "seed"]
+    columns += [
+        "status",
+        *(c for c in (metric, "validation_score", "tuning_seconds") if c in frame),
+    ]
+    frame = frame.assign(trials=_trials_column(frame), stopped_by=frame["stopped_by"].fillna(""))
+    columns += ["trials", "stopped_by", "budget_bound"]
     table = Table(*columns, title=f"results of {spec.name}")
     for row in frame[columns].itertuples(index=False):
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(_cell_text(value) for value in row))
     console.print(table)
+
+
+def _trials_column(frame: Any) -> list[str]:
+    """``completed/planned`` trials per cell (``completed`` alone under a seconds-only budget)."""
+    done = frame.get("trials_completed")
+    planned = frame.get("trials_planned")
+    texts = []
+    for index in frame.index:
+        d = None if done is None or done.isna()[index] else int(done[index])
+        p = None if planned is None or planned.isna()[index] else int(planned[index])
+        texts.append("" if d is None else f"{d}/{p}" if p is not None else str(d))
+    return texts
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "[yellow]bound[/]" if value else ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @app.command("tune-worker")
