@@ -125,7 +125,7 @@ def budget_map_figure(squares: pd.DataFrame, crossings: pd.DataFrame, dataset: s
                 edgecolor="white",
                 hatch="///" if square["budget_bound"] else None,
                 lw=1.5,
-            )  # fmt: skip
+            )
         )
         text = f"{square['winner']}\n+{square['margin']:.3f}"
         axis.text(x + 0.5, y + 0.5, text, ha="center", va="center", fontsize=7)

@@ -56,7 +56,7 @@ def _results() -> pd.DataFrame:
                     "budget_index": budget,
                     "budget": LABELS[budget],
                     "budget_bound": seed in bound,
-                }  # fmt: skip
+                }
             )
     return pd.DataFrame(rows)
 
