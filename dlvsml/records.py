@@ -34,11 +34,16 @@ class Cell:
     model: str
     family: str
     seed: int
+    budget: int = 0  # position in the spec's budgets (`ExperimentSpec.all_budgets`)
+    budget_label: str = ""  # set only when the spec has several budgets
+    continues: str | None = None  # key of the same cell at the next smaller budget
 
     @property
     def label(self) -> str:
-        """The name a person reads: ``dataset/size/model/seed`` (the MLflow run name)."""
-        return f"{self.dataset}/{self.train_size}/{self.model}/{self.seed}"
+        """The name a person reads: ``dataset/size/model/seed`` (the MLflow run name), with
+        ``/budget`` when the spec has several budgets."""
+        label = f"{self.dataset}/{self.train_size}/{self.model}/{self.seed}"
+        return f"{label}/{self.budget_label}" if self.budget_label else label
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class TrialRecord:
     value: float | None
     seconds: float | None
     reason: str | None = None
+    reused_from: str | None = None  # study (cell key) of a smaller budget it was copied from
 
 
 @dataclass
@@ -95,6 +101,7 @@ class CellResult:
     device: str = "cpu"
     indices: dict[str, str] = field(default_factory=dict)
     history: list[dict[str, Any]] | None = None
+    stopped_by: str | None = None  # converged | clock | cap | unknown (the chosen model)
     y_test: np.ndarray | None = None
     y_pred: np.ndarray | None = None
     class_names: tuple[str, ...] | None = None

@@ -8,6 +8,10 @@ Example ``experiments/quick.yaml``::
     models: all
     seeds: [0]
     budget: {trials: 4, seconds: 60}
+
+``budgets: [{trials: 4, seconds: 10}, {trials: 10, seconds: 60}]`` makes the budget an axis:
+every cell exists once per budget, smallest first, and a larger budget continues the study of the
+next smaller one (see `dlvsml.tuning.study.tune`'s ``continues``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,23 @@ class Budget(_Strict):
             raise ValueError("give trials, seconds, or both")
         return self
 
+    def covers(self, other: Budget) -> bool:
+        """Whether this budget is at least ``other`` on both limits (None is no limit)."""
+        return _at_least(self.trials, other.trials) and _at_least(self.seconds, other.seconds)
+
+    @property
+    def label(self) -> str:
+        """Short and readable, for cell labels and the budget map: ``4t-10s``, ``10t``, ``60s``."""
+        parts = [
+            f"{self.trials}t" if self.trials else "",
+            f"{self.seconds:g}s" if self.seconds else "",
+        ]
+        return "-".join(part for part in parts if part)
+
+
+def _at_least(limit: float | None, other: float | None) -> bool:
+    return limit is None or (other is not None and limit >= other)
+
 
 class Split(_Strict):
     """How each dataset is split: a fixed test split, and validation carved from each subsample."""
@@ -66,6 +87,8 @@ class ExperimentSpec(_Strict):
     models: Literal["all"] | Annotated[list[str], Field(min_length=1)] = "all"
     seeds: Annotated[list[int], Field(min_length=1)] = [0]
     budget: Budget = Budget()
+    # Several budgets, smallest first: the budget becomes an axis (cells per budget).
+    budgets: Annotated[list[Budget], Field(min_length=1)] | None = None
     metric: Metric = "auto"
     split: Split = Split()
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
@@ -92,6 +115,30 @@ class ExperimentSpec(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("seeds must be unique")
         return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _ascending_budgets(cls, value: list[Budget] | None) -> list[Budget] | None:
+        """Each budget at least the one before on both limits, so a larger one can continue the
+        smaller one's study and the map's budget axis has an order."""
+        for smaller, larger in zip(value or [], (value or [])[1:], strict=False):
+            if larger == smaller or not larger.covers(smaller):
+                raise ValueError(
+                    f"budgets go from smallest to largest, each at least the one before in trials "
+                    f"and seconds ({larger.label} after {smaller.label}); reorder or drop one"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _budget_or_budgets(self) -> ExperimentSpec:
+        if self.budgets is not None and "budget" in self.model_fields_set:
+            raise ValueError("give budget (one) or budgets (several), not both")
+        return self
+
+    @property
+    def all_budgets(self) -> list[Budget]:
+        """The budgets cells are planned for: ``budgets``, else the one ``budget``."""
+        return list(self.budgets) if self.budgets else [self.budget]
 
     @field_validator("datasets")
     @classmethod

@@ -111,6 +111,10 @@ class Tracker:
         """Record a cell's outcome, its trials as nested runs, and its figures."""
         tags = {"status": result.status, "device": result.device, "metric": result.metric}
         tags |= result.indices
+        if result.stopped_by:
+            tags["stopped_by"] = result.stopped_by
+        if "budget_bound" in result.measurements:
+            tags["budget_bound"] = str(bool(result.measurements["budget_bound"])).lower()
         if result.reason:
             tags["failure_reason"] = result.reason
         if result.best_params:
@@ -147,8 +151,9 @@ class Tracker:
         frame = frame.sort_values(["_finished", "start_time"]).drop_duplicates(
             "cell_key", keep="last"
         )
-        order = ["dataset", "seed", "train_size", "model"]
-        return frame.drop(columns="_finished").sort_values(order).reset_index(drop=True)
+        order = ["dataset", "budget_index", "seed", "train_size", "model"]
+        frame = _flag_types(frame.drop(columns="_finished"))
+        return frame.sort_values(order).reset_index(drop=True)
 
     def _experiment(self, create: bool) -> str | None:
         try:
@@ -222,6 +227,8 @@ class Tracker:
         metrics = {"validation_score": trial.value, "trial_seconds": trial.seconds}
         metrics = {k: v for k, v in metrics.items() if v is not None}
         tags = {"fail_reason": trial.reason} if trial.reason else {}
+        if trial.reused_from:
+            tags["reused_from"] = trial.reused_from
         self._log(run.info.run_id, metrics, trial.params, tags, int(time.time() * 1000))
         status = _TRIAL_STATUS.get(trial.state, "FAILED")
         self.client.set_terminated(run.info.run_id, status)
@@ -259,7 +266,10 @@ def results_frame(spec_name: str, uri: str | None = None) -> pd.DataFrame:
     device, metric, validation_score, test_<metric> (accuracy, balanced_accuracy, f1_macro,
     roc_auc, log_loss or rmse, mae, r2), tuning_seconds, fit_seconds, predict_seconds_per_1k,
     param_count or model_bytes, peak_memory_mb, cost_usd, n_trials*, best_params (JSON),
-    start_time, end_time (epoch ms). Empty when the spec has no runs yet.
+    start_time, end_time (epoch ms); the budget (``budget`` label, ``budget_index`` in the spec's
+    budgets) and its flags: trials_completed, trials_planned, n_iter_done (nullable ints),
+    stopped_by (converged | clock | cap | unknown), budget_bound (bool; see
+    `dlvsml.run.budget_flags`). Empty when the spec has no runs yet.
     """
     return Tracker(spec_name, uri or tracking_uri(), create=False).results()
 
@@ -365,6 +375,8 @@ def _cell_tags(cell: Cell, spec: ExperimentSpec) -> dict[str, str]:
         "dataset_uri": cell.dataset_uri,
         "fingerprint": cell.fingerprint,
         "mlflow.runName": cell.label,
+        "budget": spec.all_budgets[cell.budget].label,
+        "budget_index": str(cell.budget),
     }
 
 
@@ -378,6 +390,9 @@ def _record(run: Run) -> dict[str, Any]:
         "status": tags.get("status"),
         "run_status": run.info.status,
         "failure_reason": tags.get("failure_reason"),
+        "budget": tags.get("budget"),
+        "budget_index": int(tags.get("budget_index", 0)),
+        "stopped_by": tags.get("stopped_by"),
         "best_params": tags.get("best_params"),
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
@@ -385,6 +400,17 @@ def _record(run: Run) -> dict[str, Any]:
     record["train_size"] = int(record["train_size"])
     record["seed"] = int(record["seed"])
     return record | dict(run.data.metrics)
+
+
+def _flag_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Budget flags as their types: counts as nullable ints, ``budget_bound`` as a bool (False
+    where a cell has no flags: failed, skipped, or recorded before flags existed)."""
+    for column in ("trials_completed", "trials_planned", "n_iter_done"):
+        if column in frame:
+            frame[column] = frame[column].round().astype("Int64")
+    bound = frame["budget_bound"] if "budget_bound" in frame else pd.Series(0.0, frame.index)
+    frame["budget_bound"] = bound.fillna(0.0).astype(float) > 0
+    return frame
 
 
 def _finite(value: Any) -> bool:

@@ -46,11 +46,13 @@ class Column:
 
     name: str
     header: str
-    kind: str = "text"  # text | int | score | seconds | params
+    kind: str = "text"  # text | int | score | seconds | params | flag
 
     def cell(self, value: Any) -> str:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "–"
+        if self.kind == "flag":
+            return "yes" if value is True or value == 1 else ""
         if self.kind == "int":
             return f"{int(value):,}"
         if self.kind == "score":
@@ -130,7 +132,11 @@ def result_columns(frame: pd.DataFrame, width: int) -> list[Column]:
     ]
     optional = [
         Column("seed", "seed", "int"),
+        Column("budget", "budget"),
         Column("status", "status"),
+        Column("no_signal", "no signal", "flag"),
+        Column("budget_bound", "bound", "flag"),
+        Column("stopped_by", "stopped by"),
         Column("tuning_seconds", "tune s", "seconds"),
         Column("n_trials", "trials", "int"),
         Column("validation_score", "valid", "score"),

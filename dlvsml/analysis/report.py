@@ -26,6 +26,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from dlvsml.analysis.budget_map import (
+    budget_crossovers,
+    budget_map_figure,
+    budget_squares,
+    largest_budget,
+)
 from dlvsml.analysis.claims import ClaimSettings, evaluate_claims
 from dlvsml.analysis.costs import cost_table, pareto_figure, pareto_front
 from dlvsml.analysis.crossover import CROSSED, MISSING_FAMILY, crossover_summary, crossovers
@@ -56,6 +62,8 @@ class Analysis:
     family_costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     model_costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     pareto: pd.DataFrame = field(default_factory=pd.DataFrame)
+    budget_squares: pd.DataFrame = field(default_factory=pd.DataFrame)  # every budget
+    budget_crossovers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def analyse(
@@ -63,11 +71,14 @@ def analyse(
 ) -> Analysis:
     """Run every analysis on a results frame (`tracking.results_frame` shape); pure."""
     settings = settings or ClaimSettings()
-    frame = tidy(results)
+    every_budget = tidy(results)
+    frame = largest_budget(every_budget)  # the size x budget map alone reads every budget
     analysis = Analysis(frame, failures(results), evaluate_claims(frame, settings))
     if frame.empty:
         return analysis
     analysis.verdicts = verdicts(frame)
+    analysis.budget_squares = budget_squares(every_budget)
+    analysis.budget_crossovers = budget_crossovers(every_budget)
     analysis.model_points = model_curves(frame)
     analysis.family_points = family_curves(frame)
     analysis.fits = curve_fits(pd.concat([analysis.family_points, analysis.model_points]))
@@ -101,6 +112,10 @@ def report_numbers(
             "model_costs": analysis.model_costs,
             "pareto": analysis.pareto,
             "failures": analysis.failures,
+            "budget_map": {
+                "squares": analysis.budget_squares,
+                "crossovers": analysis.budget_crossovers,
+            },
         }
     )
 
@@ -150,6 +165,7 @@ def build_report(
         pareto=_records(analysis.pareto),
         failures=_records(analysis.failures),
         recommender_check=_records(evaluation) if evaluation is not None else [],
+        budget_maps=_budget_maps(analysis),
     )
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
@@ -214,6 +230,21 @@ def _curve_figures(analysis: Analysis) -> list[dict[str, Any]]:
 
 
 _FLAGS = ("non_monotone", "non_convex", "bad_fit")
+
+
+def _budget_maps(analysis: Analysis) -> list[dict[str, Any]]:
+    """One size x budget map per dataset, drawn only when the suite has several budgets."""
+    squares, crossings = analysis.budget_squares, analysis.budget_crossovers
+    if squares.empty or squares["budget_index"].nunique() < 2:
+        return []
+    return [
+        {
+            "dataset": dataset,
+            "png": _png(budget_map_figure(squares, crossings, dataset)),
+            "crossovers": _records(crossings[crossings["dataset"] == dataset]),
+        }
+        for dataset in sorted(squares["dataset"].unique())
+    ]
 
 
 def _friedman_view(result: FriedmanResult) -> dict[str, Any]:

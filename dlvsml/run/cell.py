@@ -25,6 +25,7 @@ from dlvsml.faults import fault_point
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
 from dlvsml.records import Cell, CellData, CellResult, TrialRecord
+from dlvsml.run.budget_flags import budget_flags, stopped_by
 from dlvsml.run.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
 from dlvsml.stores import storage_url
@@ -100,10 +101,11 @@ def _run(
         context,
         CellData(X_train, y_train, X_val, y_val),
         metric=result.metric,
-        budget=spec.budget,
+        budget=spec.all_budgets[cell.budget],
         storage=storage_url(spec),
         on_trial=on_trial,
         worker=worker,
+        continues=cell.continues,
     )
     result.trials = outcome.trials
     _test(spec, dataset, rows.test, outcome, result, resident_mb)
@@ -151,6 +153,12 @@ def _test(
     result.history = _history(outcome.estimator)
     if result.history:
         result.measurements["epochs_trained"] = float(len(result.history))
+    result.stopped_by = stopped_by(_attribute(outcome.estimator, "stopped_by_"))
+    n_iter_done = _attribute(outcome.estimator, "n_iter_done_")
+    if n_iter_done is None and result.history:
+        n_iter_done = len(result.history)
+    budget = spec.all_budgets[result.cell.budget]
+    result.measurements |= budget_flags(outcome.trials, budget, result.stopped_by, n_iter_done)
     result.y_test, result.y_pred = y_test, predictions.y_pred
     result.class_names = dataset.class_names
 

@@ -1,9 +1,11 @@
-"""Expand a spec into cells: dataset × train size × model × seed, each with a stable key.
+"""Expand a spec into cells: dataset × budget × train size × model × seed, each with a stable key.
 
 A cell key hashes everything that changes what a cell computes (data fingerprint, size, model,
 seed, budget, metric, split settings), so it names the cell everywhere: the MLflow tag the runner
 resumes from and the Optuna study that holds its trials. Change the data or the budget and the
-key changes; re-run the same spec and nothing is recomputed.
+key changes; re-run the same spec and nothing is recomputed. With several budgets, a dataset's
+cells come smallest budget first, and each names the cell it continues (same dataset, size, model
+and seed at the next smaller budget), whose finished trials seed its study.
 
 Example::
 
@@ -31,7 +33,8 @@ from dlvsml.spec import ExperimentSpec
 
 
 def plan_cells(spec: ExperimentSpec) -> Plan:
-    """Every cell of a spec, in dataset, seed, size, model order; loads each dataset once."""
+    """Every cell of a spec, in dataset, budget, seed, size, model order; loads each dataset
+    once."""
     cells: list[Cell] = []
     skipped: list[SkippedCell] = []
     for uri in spec.datasets:
@@ -41,15 +44,16 @@ def plan_cells(spec: ExperimentSpec) -> Plan:
         )
         sizes, too_large = _sizes(spec, dataset, len(pool))
         models = _models(spec, dataset)
-        for seed in spec.seeds:
-            for size in sorted([*sizes, *too_large]):
-                for model in models:
-                    cell = _cell(spec, uri, dataset, size, model, seed)
-                    reason = _refusal(model, size, len(pool))
-                    if reason:
-                        skipped.append(SkippedCell(cell, reason))
-                    else:
-                        cells.append(cell)
+        for budget in range(len(spec.all_budgets)):
+            for seed in spec.seeds:
+                for size in sorted([*sizes, *too_large]):
+                    for model in models:
+                        cell = _cell(spec, uri, dataset, size, model, seed, budget)
+                        reason = _refusal(model, size, len(pool))
+                        if reason:
+                            skipped.append(SkippedCell(cell, reason))
+                        else:
+                            cells.append(cell)
     if skipped and not cells:  # e.g. every size above every pool: a mistake, not a plan
         raise SpecError(
             f"no cell of the spec can run: {skipped[0].reason} ({skipped[0].cell.label}); "
@@ -82,15 +86,22 @@ def _refusal(model: ModelSpec, size: int, pool_size: int) -> str | None:
 
 
 def cell_key(
-    spec: ExperimentSpec, fingerprint: str, task: str, train_size: int, model: str, seed: int
+    spec: ExperimentSpec,
+    fingerprint: str,
+    task: str,
+    train_size: int,
+    model: str,
+    seed: int,
+    budget: int = 0,
 ) -> str:
-    """A 12-hex-digit hash of what the cell computes."""
+    """A 12-hex-digit hash of what the cell computes (``budget``: position in the spec's
+    budgets; a spec with one budget hashes it as it always did)."""
     payload = {
         "fingerprint": fingerprint,
         "train_size": int(train_size),
         "model": model,
         "seed": int(seed),
-        "budget": spec.budget.model_dump(),
+        "budget": spec.all_budgets[budget].model_dump(),
         "metric": resolve_metric(spec.metric, task),
         "split": spec.split.model_dump(),
     }
@@ -98,10 +109,20 @@ def cell_key(
 
 
 def _cell(
-    spec: ExperimentSpec, uri: str, dataset: Dataset, size: int, model: ModelSpec, seed: int
+    spec: ExperimentSpec,
+    uri: str,
+    dataset: Dataset,
+    size: int,
+    model: ModelSpec,
+    seed: int,
+    budget: int = 0,
 ) -> Cell:
+    def key(at: int) -> str:
+        return cell_key(spec, dataset.fingerprint, dataset.task, size, model.name, seed, at)
+
+    several = len(spec.all_budgets) > 1
     return Cell(
-        key=cell_key(spec, dataset.fingerprint, dataset.task, size, model.name, seed),
+        key=key(budget),
         dataset_uri=uri,
         dataset=dataset.name,
         fingerprint=dataset.fingerprint,
@@ -111,6 +132,9 @@ def _cell(
         model=model.name,
         family=model.family,
         seed=seed,
+        budget=budget,
+        budget_label=spec.all_budgets[budget].label if several else "",
+        continues=key(budget - 1) if budget > 0 else None,
     )
 
 

@@ -87,7 +87,7 @@ def run_spec(
         executor or ("processes" if workers > 1 and len(todo) > 1 else "local")
     )
     options = replace(options or ExecutorOptions(), workers=workers)
-    with SuiteProgress(len(todo), spec.budget.trials, enabled=progress) as display:
+    with SuiteProgress(len(todo), spec.all_budgets[-1].trials, enabled=progress) as display:
         recorder = _Recorder(spec, tracker, display)
         if todo:
             run_cells(spec, todo, options, recorder)

@@ -16,6 +16,12 @@ running trial sends a heartbeat; one whose worker died goes stale after `GRACE_S
 recorded FAIL, and is retried once with the same parameters by a surviving worker. A worker
 waits for the others' running trials before it picks the best.
 
+A study that ``continues`` another (the same cell at the next smaller budget, when the budget is
+an axis) starts with copies of that study's finished trials (`optuna.Study.add_trials`, tagged
+``reused_from``): they keep their states and durations, so the ledger counts them toward this
+budget's trials and seconds and only the difference is run; TPE samples from them, the defaults
+are not run again, and the best of them is refitted if it stays the best.
+
 Example::
 
     outcome = tune(cell.key, get_model("linear"), context, data,
@@ -25,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import warnings
@@ -42,7 +49,7 @@ from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.records import CellData, TrialRecord
 from dlvsml.spec import Budget
 from dlvsml.stores import open_storage
-from dlvsml.tuning.budget import TAKEN, Balance, Ledger
+from dlvsml.tuning.budget import COUNTED, TAKEN, Balance, Ledger
 from dlvsml.tuning.objective import Objective, TrialFailed
 from dlvsml.tuning.pruners import PRUNERS
 
@@ -82,11 +89,13 @@ def tune(
     storage: str,
     on_trial: Callable[[int, float | None], None] | None = None,
     worker: int = 0,
+    continues: str | None = None,
 ) -> TuningOutcome:
     """Run (or continue) the cell's study until its budget is spent; return the best model.
 
     ``worker`` 0 is the suite's own; other numbers are extra workers on the same study (they
-    sample with their own seed and leave the defaults trial to worker 0)."""
+    sample with their own seed and leave the defaults trial to worker 0). ``continues`` names
+    the study of a smaller budget whose finished trials a new study starts from."""
     optuna.logging.set_verbosity(logging.ERROR)
     study = optuna.create_study(
         study_name=study_name,
@@ -101,6 +110,8 @@ def tune(
         load_if_exists=True,
     )
     _fail_stale(study)
+    if worker == 0 and continues and not study.get_trials(deepcopy=False):
+        _reuse(study, continues, storage)
     ledger = Ledger(budget)
     balance = ledger.open(study)
     if worker == 0 and model.defaults and _defaults_missing(balance):
@@ -141,6 +152,22 @@ def _defaults_missing(balance: Balance) -> bool:
     they go first in a new study, and again when a failed cell is re-run."""
     live = balance.in_state(*TAKEN, TrialState.WAITING)
     return not balance.exhausted and not any(_ENQUEUED in t.system_attrs for t in live)
+
+
+def _reuse(study: optuna.Study, source_name: str, storage: str) -> None:
+    """Copy the finished trials of ``source_name`` (if that study exists yet) into ``study``."""
+    try:
+        source = optuna.load_study(study_name=source_name, storage=open_storage(storage))
+    except KeyError:  # the smaller budget has not run (yet): this study starts from nothing
+        return
+    finished = source.get_trials(deepcopy=False, states=COUNTED)
+    copies = []
+    for trial in finished:
+        if not trial.user_attrs.get("surplus"):
+            twin = copy.deepcopy(trial)
+            twin.user_attrs = {**trial.user_attrs, "reused_from": source_name}
+            copies.append(twin)
+    study.add_trials(copies)
 
 
 def _fail_stale(study: optuna.Study) -> None:
@@ -190,6 +217,7 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         value=trial.value if trial.state == TrialState.COMPLETE else None,
         seconds=seconds,
         reason=trial.user_attrs.get("fail_reason"),
+        reused_from=trial.user_attrs.get("reused_from"),
     )
 
 

@@ -117,3 +117,33 @@ def test_fuzzed_specs_either_load_or_raise_spec_error(raw: dict) -> None:
         assert str(exc)
     else:
         assert spec.datasets
+
+
+def test_budgets_are_an_axis_and_budget_stays_one() -> None:
+    spec = parse_spec(
+        {
+            "name": "b",
+            "datasets": ["builtin:digits"],
+            "train_sizes": [50],
+            "budgets": [{"trials": 4, "seconds": 10}, {"seconds": 60}],
+        }
+    )
+    assert [b.label for b in spec.all_budgets] == ["4t-10s", "10t-60s"]
+    single = parse_spec({"name": "b", "datasets": ["builtin:digits"], "train_sizes": [50]})
+    assert single.all_budgets == [single.budget]
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"budgets": [{"trials": 4}, {"trials": 2}]}, "smallest to largest"),
+        ({"budgets": [{"trials": 4}, {"trials": 4}]}, "smallest to largest"),
+        ({"budgets": [{"seconds": 5}, {"trials": 4, "seconds": 9}]}, "smallest to largest"),
+        ({"budgets": [{"trials": 2}], "budget": {"trials": 3}}, "not both"),
+        ({"budgets": []}, "budgets"),
+    ],
+)
+def test_bad_budgets_are_refused(fields: dict, says: str) -> None:
+    raw = {"name": "b", "datasets": ["builtin:digits"], "train_sizes": [50], **fields}
+    with pytest.raises(SpecError, match=says):
+        parse_spec(raw)
