@@ -228,7 +228,9 @@ def results(
         return
     metric = "test_" + frame["metric"].dropna().iloc[0] if frame["metric"].notna().any() else None
     columns = ["dataset", "train_size", "model", "seed", "status"]
-    columns += [c for c in (metric, "validation_score", "tuning_seconds") if c in frame]
+    columns += [
+        c for c in (metric, "validation_score", "tuning_seconds", "no_signal") if c in frame
+    ]
     table = Table(*columns, title=f"results of {spec.name}")
     for row in frame[columns].itertuples(index=False):
         table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
