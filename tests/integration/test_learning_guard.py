@@ -27,7 +27,7 @@ budget: {{trials: 3, seconds: 20}}
 @pytest.fixture(scope="module")
 def guarded_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """breast_cancer's features twice: with its real target, and with that target permuted."""
-    from dlvsml.runner import run_spec
+    from dlvsml.run.suite import run_spec
     from dlvsml.spec import load_spec
 
     folder = tmp_path_factory.mktemp("guard")
@@ -65,7 +65,8 @@ def test_random_target_is_flagged_and_real_target_is_not(guarded_suite: Path) ->
     assert not real["no_signal"].any(), real[["train_size", "model", "validation_score"]]
     # the dummy (priors) scores chance on balanced accuracy, and is logged to MLflow
     assert np.allclose(frame["dummy_validation_score"], 0.5)
-    table = run_cli("results", "spec.yaml", cwd=guarded_suite, env={"MLFLOW_TRACKING_URI": ""})
+    wide = {"MLFLOW_TRACKING_URI": "", "COLUMNS": "250"}
+    table = run_cli("results", "spec.yaml", cwd=guarded_suite, env=wide)
     assert "no_signal" in table.stdout
 
 
