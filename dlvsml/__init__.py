@@ -15,7 +15,8 @@ Layers, bottom to top (``tests/unit/test_layering.py`` enforces them): a module 
 layer and the layers below, never one above, and no import cycle exists.
 
 1. foundations: ``errors``, ``faults``, ``sqlite``, ``records`` (cells, trials and results as
-   plain data), ``metrics``, ``cell_plots``, ``lifetime``;
+   plain data), ``metrics``, ``guard`` (did a model beat the dummy), ``cell_plots``, ``lifetime``,
+   ``stale_trials``;
 2. ``data``: sources, datasets, splits, profiles, caches;
 3. ``models``: the registry (a leaf), the families, the catalogue that looks them up;
 4. ``spec``: experiment specs (validates model names through the catalogue);

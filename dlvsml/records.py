@@ -105,3 +105,5 @@ class CellResult:
     y_test: np.ndarray | None = None
     y_pred: np.ndarray | None = None
     class_names: tuple[str, ...] | None = None
+    no_signal: bool | None = None  # the best model did not beat the dummy (`dlvsml.guard`)
+    dummy_validation_score: float | None = None

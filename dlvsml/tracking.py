@@ -117,12 +117,16 @@ class Tracker:
             tags["budget_bound"] = str(bool(result.measurements["budget_bound"])).lower()
         if result.reason:
             tags["failure_reason"] = result.reason
+        if result.no_signal is not None:
+            tags["no_signal"] = str(result.no_signal).lower()
         if result.best_params:
             tags["best_params"] = json.dumps(result.best_params, default=str)[:5000]
         metrics = dict(result.measurements)
         metrics |= {f"test_{name}": value for name, value in result.test_metrics.items()}
         if result.validation_score is not None:
             metrics["validation_score"] = result.validation_score
+        if result.dummy_validation_score is not None:
+            metrics["dummy_validation_score"] = result.dummy_validation_score
         self._log(run_id, metrics, result.best_params, tags, int(result.ended_at * 1000))
         fault_point("cell_logging")
         for trial in result.trials:
@@ -394,6 +398,7 @@ def _record(run: Run) -> dict[str, Any]:
         "budget_index": int(tags.get("budget_index", 0)),
         "stopped_by": tags.get("stopped_by"),
         "best_params": tags.get("best_params"),
+        "no_signal": {"true": True, "false": False}.get(tags.get("no_signal", "")),
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
     }

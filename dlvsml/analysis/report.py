@@ -40,6 +40,7 @@ from dlvsml.analysis.figures import learning_curve_figure
 from dlvsml.analysis.frame import failures, tidy
 from dlvsml.analysis.stats import FriedmanResult, cd_diagram, family_comparison, friedman_tests
 from dlvsml.analysis.verdicts import DISPLAY_COLUMNS, display_rows, modality_sentences, verdicts
+from dlvsml.guard import drop_unlearned, unlearned_pairs
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -73,7 +74,8 @@ def analyse(
     settings = settings or ClaimSettings()
     every_budget = tidy(results)
     frame = largest_budget(every_budget)  # the size x budget map alone reads every budget
-    analysis = Analysis(frame, failures(results), evaluate_claims(frame, settings))
+    learned = drop_unlearned(frame)  # pairs where no model learned are not ties
+    analysis = Analysis(frame, failures(results), evaluate_claims(learned, settings))
     if frame.empty:
         return analysis
     analysis.verdicts = verdicts(frame)
@@ -85,7 +87,7 @@ def analyse(
     analysis.crossovers = crossovers(frame, n_boot=n_boot)
     analysis.crossover_summary = crossover_summary(analysis.crossovers)
     analysis.friedman = friedman_tests(frame, settings.regimes)
-    analysis.comparison = family_comparison(frame, settings.regimes)
+    analysis.comparison = family_comparison(learned, settings.regimes)
     analysis.family_costs = cost_table(frame, by=("modality", "family"))
     analysis.model_costs = cost_table(frame)
     analysis.pareto = pareto_front(frame)
@@ -202,6 +204,7 @@ def _head_to_head(analysis: Analysis) -> dict[str, Any]:
         "classical_wins": int(overall["classical_wins"].iloc[0]) if len(overall) else 0,
         "datasets_with_both": int((table["status"] != MISSING_FAMILY).sum()) if len(table) else 0,
         "datasets_crossed": len(crossed),
+        "no_model_learned": _records(unlearned_pairs(analysis.frame)),
         "median_crossover_size": float(crossed["crossover_size"].median())
         if len(crossed)
         else None,

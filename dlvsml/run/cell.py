@@ -22,6 +22,7 @@ from dlvsml.data import Dataset, load_dataset
 from dlvsml.data.splits import cell_rows
 from dlvsml.errors import DataError
 from dlvsml.faults import fault_point
+from dlvsml.guard import learning_signal
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
 from dlvsml.records import Cell, CellData, CellResult, TrialRecord
@@ -108,6 +109,18 @@ def _run(
         continues=cell.continues,
     )
     result.trials = outcome.trials
+    signal = learning_signal(
+        outcome.estimator,
+        X_val,
+        y_val,
+        y_train,
+        task=dataset.task,
+        metric=result.metric,
+        n_classes=dataset.n_classes,
+        n_trials=sum(t.state == "COMPLETE" for t in outcome.trials),
+        seed=cell.seed,
+    )
+    result.no_signal, result.dummy_validation_score = signal.no_signal, signal.dummy_score
     _test(spec, dataset, rows.test, outcome, result, resident_mb)
 
 

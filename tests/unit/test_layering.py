@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "dlvsml"
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
     ("dlvsml.errors", "dlvsml.faults", "dlvsml.sqlite", "dlvsml.records", "dlvsml.metrics",
-     "dlvsml.cell_plots", "dlvsml.lifetime"),
+     "dlvsml.cell_plots", "dlvsml.lifetime", "dlvsml.guard", "dlvsml.stale_trials"),
     ("dlvsml.data",),
     ("dlvsml.models",),
     ("dlvsml.spec",),
