@@ -10,6 +10,7 @@ from scipy.optimize import brentq
 
 from dlvsml.analysis.crossover import (
     CROSSED,
+    MISSING_FAMILY,
     NEURAL_AHEAD,
     NOT_IN_RANGE,
     crossover,
@@ -200,3 +201,23 @@ def test_no_extrapolation_without_a_trustworthy_fit() -> None:
     )
     assert min(fit.r2 for fit in _family_fits(noisy).values()) < 0.8
     assert extrapolated_crossing(noisy, "toy") is None
+
+
+def test_a_dataset_without_both_families_has_every_field_empty() -> None:
+    frame = pd.concat(
+        [
+            _scores(FOUR_SEEDS).assign(dataset="other", modality="image"),
+            _scores({100: [0.1]}).query("family == 'classical'"),  # one cell
+        ]
+    )
+    empty = {
+        "crossover_size": None,
+        "ci_low": None,
+        "ci_high": None,
+        "share_no_crossing": None,
+        "status": MISSING_FAMILY,
+        "trend": "unknown",
+        "extrapolated": False,
+    }
+    assert crossover(frame, "toy") == {"dataset": "toy", "modality": "tabular", **empty}
+    assert crossover(frame, "absent") == {"dataset": "absent", "modality": None, **empty}
