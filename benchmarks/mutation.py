@@ -19,6 +19,8 @@ Usage (slow: minutes per module; keep it nice'd on a shared machine)::
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import os
 import re
 import shutil
@@ -43,14 +45,44 @@ MODULES: dict[str, list[str]] = {
     "dlvsml/analysis/claims.py": ["test_analysis_claims.py"],
     "dlvsml/data/splits.py": ["test_splits.py"],
     "dlvsml/metrics.py": ["test_metrics.py"],
-    "dlvsml/recommend/engine.py": ["test_recommend_engine.py", "test_recommend_rules.py"],
-    "dlvsml/recommend/evidence.py": ["test_recommend_evidence.py"],
-    "dlvsml/recommend/evaluate.py": ["test_recommend_evaluate.py"],
+    "dlvsml/recommender/engine.py": ["test_recommend_engine.py", "test_recommend_rules.py"],
+    "dlvsml/recommender/evidence.py": ["test_recommend_evidence.py"],
+    "dlvsml/recommender/evaluate.py": ["test_recommend_evaluate.py"],
     "dlvsml/tuning.py": ["test_tuning.py"],
 }
 
 # Surviving mutants that behave exactly like the original: name -> why no test can tell.
-EQUIVALENT: dict[str, str] = {}
+_CROSSOVER = "dlvsml.analysis.crossover."
+EQUIVALENT: dict[str, str] = {
+    _CROSSOVER + "x_crossover__mutmut_1": "n_boot default 1001: another resample count, "
+    "the interval moves within Monte Carlo error",
+    _CROSSOVER + "x_crossover__mutmut_2": "default seed 1: another fixed seed, as reproducible",
+    _CROSSOVER + "x_gap_matrix__mutmut_44": "dropna(how='all') without axis: axis=0 is the default",
+    _CROSSOVER + "x_gap_matrix__mutmut_56": "to_numpy(None): sizes stay numeric and every "
+    "consumer converts them to float",
+    _CROSSOVER + "x_gap_matrix__mutmut_57": "to_numpy(None): the gap frame is float already",
+    _CROSSOVER + "x_trend__mutmut_13": "<= 1e-4: differs only for a slope of exactly 1e-4",
+    _CROSSOVER + "x_trend__mutmut_26": "slope >= 0: a zero slope has already returned 'flat'",
+    _CROSSOVER + "x_extrapolated_crossing__mutmut_1": "factor 101: differs only for a crossing "
+    "between 100 and 101 times the largest size",
+    _CROSSOVER
+    + "x_extrapolated_crossing__mutmut_30": "to_numpy(None): fit_curve converts to float",
+    _CROSSOVER
+    + "x_extrapolated_crossing__mutmut_31": "to_numpy(None): fit_curve converts to float",
+    _CROSSOVER + "x_extrapolated_crossing__mutmut_34": "r2 <= 0.8: differs only at exactly 0.8",
+    _CROSSOVER + "x_extrapolated_crossing__mutmut_48": "401 grid sizes: the same crossing within "
+    "the grid's 1 % resolution",
+    _CROSSOVER + "x_extrapolated_crossing__mutmut_59": ">= 0: differs only on an exact tie",
+    _CROSSOVER
+    + "x_extrapolated_crossing__mutmut_68": ">= 1.0: differs only at a score of exactly 1",
+    _CROSSOVER + "x__bootstrap__mutmut_7": "rng.integers(n) draws from [0, n), as integers(0, n)",
+    _CROSSOVER + "x__bootstrap__mutmut_14": "ignoring every warning category in a block whose "
+    "only warning is the RuntimeWarning",
+    _CROSSOVER + "x__bootstrap__mutmut_16": "ignoring every warning category in a block whose "
+    "only warning is the RuntimeWarning",
+    _CROSSOVER + "x_crossover_summary__mutmut_3": "groupby(sort=None): sorts, like the default",
+    _CROSSOVER + "x_crossover_summary__mutmut_5": "groupby without sort: sort=True is the default",
+}
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
@@ -88,29 +120,31 @@ def run_module(module: str, tests: list[str], children: int) -> dict[str, str]:
             check=True,
         ).stdout
         statuses = dict(re.findall(r"^\s+(\S+): (.+)$", listing, flags=re.MULTILINE))
-        diffs = {}
-        for name, status in statuses.items():
-            if status not in KILLED:
-                shown = subprocess.run(
-                    [mutmut, "show", name], cwd=work, env=env, capture_output=True, text=True
-                ).stdout
-                diffs[name] = _changed_lines(shown)
-        return {name: f"{status}\t{diffs.get(name, '')}" for name, status in statuses.items()}
+        functions = _functions((work / "mutants" / module).read_text())
+        return {
+            name: f"{status}\t{'' if status in KILLED else _change(functions, name)}"
+            for name, status in statuses.items()
+        }
 
 
-def _changed_lines(diff: str) -> str:
-    """The mutated line(s) of a unified diff, before → after, on one line."""
-    minus = [
-        line[1:].strip()
-        for line in diff.splitlines()
-        if line.startswith("-") and not line.startswith("---")
-    ]
-    plus = [
-        line[1:].strip()
-        for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    ]
-    return f"`{' / '.join(minus)}` → `{' / '.join(plus)}`"
+def _functions(source: str) -> dict[str, list[str]]:
+    """Source lines of every function of a mutmut-mutated file, by name."""
+    tree = ast.parse(source)
+    return {  # the name left out, so that a changed default in the signature shows
+        node.name: ast.get_source_segment(source, node).replace(node.name, "", 1).splitlines()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def _change(functions: dict[str, list[str]], mutant: str) -> str:
+    """What the mutant changed, before → after (mutmut keeps each one as a function)."""
+    name = mutant.rsplit(".", 1)[-1]
+    original = functions.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", [])
+    lines = list(difflib.ndiff(original, functions.get(name, [])))
+    before = " / ".join(line[2:].strip() for line in lines if line.startswith("- "))
+    after = " / ".join(line[2:].strip() for line in lines if line.startswith("+ "))
+    return f"`{before}` → `{after}`"
 
 
 def summarise(module: str, statuses: dict[str, str], command: str) -> tuple[list[str], float]:
