@@ -60,7 +60,7 @@ def test_test_split_rejects_single_example_classes() -> None:
     fractions=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=5),
 )
 def test_nested_subsamples(y: np.ndarray, seed: int, fractions: list[float]):
-    pool, test = test_split(y, "multiclass")
+    pool, _ = test_split(y, "multiclass")
     y_pool = y[pool]
     n_classes = len(np.unique(y))
     sizes = sorted({max(n_classes, round(f * len(y_pool))) for f in fractions})
