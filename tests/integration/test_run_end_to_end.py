@@ -128,8 +128,7 @@ def test_tiny_suite_is_logged_completely(workdir: Path) -> None:
         linear.loc["binary", "test_accuracy"] > _dummy_score(SPEC["datasets"][0], "binary") + 0.2
     ).all()
     assert (
-        linear.loc["regression", "test_rmse"]
-        < _dummy_score(SPEC["datasets"][1], "regression")
+        linear.loc["regression", "test_rmse"] < _dummy_score(SPEC["datasets"][1], "regression")
     ).all()
 
     again = run_spec(spec, progress=False)
