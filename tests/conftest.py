@@ -23,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "integration_timeout",
         "seconds an integration test may run before pytest-timeout stops it with a stack",
-        default="480",
+        default="600",
     )
 
 
