@@ -57,6 +57,12 @@ EQUIVALENT: dict[str, str] = {
     _CROSSOVER + "x_crossover__mutmut_1": "n_boot default 1001: another resample count, "
     "the interval moves within Monte Carlo error",
     _CROSSOVER + "x_crossover__mutmut_2": "default seed 1: another fixed seed, as reproducible",
+    _CROSSOVER + "x_crossovers__mutmut_1": "n_boot default 1001: another resample count, "
+    "the interval moves within Monte Carlo error",
+    _CROSSOVER + "x_crossovers__mutmut_2": "default seed 1: another fixed seed, as reproducible",
+    _CROSSOVER + "x_crossover_summary__mutmut_10": "astype(None) is astype('float64') in pandas",
+    _CROSSOVER + "x_extrapolated_crossing__mutmut_67": "differs only if the neural curve passes "
+    "a score of 1 between the two grid sizes at the crossing",
     _CROSSOVER + "x_gap_matrix__mutmut_44": "dropna(how='all') without axis: axis=0 is the default",
     _CROSSOVER + "x_gap_matrix__mutmut_56": "to_numpy(None): sizes stay numeric and every "
     "consumer converts them to float",

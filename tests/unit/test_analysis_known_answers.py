@@ -221,3 +221,18 @@ def test_a_dataset_without_both_families_has_every_field_empty() -> None:
     }
     assert crossover(frame, "toy") == {"dataset": "toy", "modality": "tabular", **empty}
     assert crossover(frame, "absent") == {"dataset": "absent", "modality": None, **empty}
+
+
+def test_no_extrapolated_crossing_when_neural_is_ahead_at_the_largest_size() -> None:
+    models = {
+        "gbm": ("classical", lambda n: 0.80 + 0.02 * np.log10(n / 1000)),
+        "mlp": ("neural", lambda n: 0.85 + 0.03 * np.log10(n / 1000)),
+    }
+    frame = tidy(synthetic_results(models, sizes=(125, 250, 500, 1000), seeds=2, noise=0.0))
+    assert extrapolated_crossing(frame, "toy") is None  # nothing to cross: it already has
+
+
+def test_a_summary_without_any_crossing_leaves_the_sizes_empty() -> None:
+    table = pd.DataFrame({"modality": ["text"], "status": [NOT_IN_RANGE], "crossover_size": [None]})
+    row = crossover_summary(table).iloc[0]
+    assert (row["median"], row["q25"], row["q75"]) == (None, None, None)
