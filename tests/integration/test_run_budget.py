@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dlvsml.runner import run_spec
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import parse_spec
 
 TRIALS = 30  # far more than fit in the seconds budget (a trial takes ~0.1-1 s here)
