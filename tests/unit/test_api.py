@@ -33,15 +33,13 @@ def cancer() -> pd.DataFrame:
     return load_breast_cancer(as_frame=True).frame
 
 
-def test_import_is_fast_and_lazy() -> None:
-    code = (
-        "import sys, time; t = time.perf_counter(); import dlvsml; "
-        "print(time.perf_counter() - t, 'pandas' in sys.modules, 'mlflow' in sys.modules)"
-    )
+def test_import_is_lazy() -> None:
+    """`import dlvsml` loads none of the heavy libraries (import weight, checked by what is
+    imported rather than by a wall-clock time that flakes on a loaded machine)."""
+    heavy = ["pandas", "numpy", "sklearn", "torch", "mlflow", "optuna", "xgboost", "lightgbm"]
+    code = f"import sys, dlvsml; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, pandas_loaded, mlflow_loaded = out.stdout.split()
-    assert float(seconds) < 1.0
-    assert (pandas_loaded, mlflow_loaded) == ("False", "False")
+    assert out.stdout.split() == []
 
 
 def test_public_names() -> None:
