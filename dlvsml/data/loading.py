@@ -36,6 +36,11 @@ def load_dataset(uri: str) -> Dataset:
     return dataset
 
 
+def dataset_notes(uris: list[str]) -> list[str]:
+    """``name: note`` for each note of the datasets ``uris`` name (what a run tells its user)."""
+    return [f"{d.name}: {note}" for d in map(load_dataset, uris) for note in d.notes]
+
+
 def _key(parsed: SourceURI) -> str | None:
     """A cache key; file sources use the resolved path and the file's size and mtime (None
     when those cannot be read, e.g. a missing file)."""
