@@ -392,6 +392,7 @@ def report(
     if as_json:
         _print_json(report_numbers(frame, n_boot=bootstrap))
         return
+    from dlvsml.data import dataset_tables
     from dlvsml.recommender.evaluate import recommender_check
 
     page = build_report(
@@ -400,6 +401,7 @@ def report(
         out or Path("reports") / spec.name,
         n_boot=bootstrap,
         evaluation=recommender_check(frame, spec.name),
+        tables=dataset_tables(spec.datasets),
     )
     log_report(spec.name, uri, page.parent)
     console.print(f"report: {page}", soft_wrap=True)

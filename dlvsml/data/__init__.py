@@ -2,7 +2,7 @@
 
 from dlvsml.data.builtin import builtin_catalogue
 from dlvsml.data.dataset import Dataset
-from dlvsml.data.loading import dataset_notes, load_dataset
+from dlvsml.data.loading import dataset_notes, dataset_tables, load_dataset
 from dlvsml.data.profile import column_table, profile_dataset
 from dlvsml.data.sources import SOURCES, parse_uri, source
 from dlvsml.data.splits import (
@@ -19,6 +19,7 @@ __all__ = [
     "builtin_catalogue",
     "column_table",
     "dataset_notes",
+    "dataset_tables",
     "lcdb_anchors",
     "load_dataset",
     "nested_subsamples",

@@ -184,7 +184,7 @@ def test_overrides_in_a_spec_entry(churn_csv: Path, tmp_path: Path) -> None:
         load_spec(spec)
 
 
-def test_overrides_in_the_api_reach_the_run_and_its_notes(
+def test_overrides_in_the_api_reach_the_run_its_notes_and_the_report(
     churn_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import dlvsml
@@ -204,6 +204,9 @@ def test_overrides_in_the_api_reach_the_run_and_its_notes(
     assert result.summary.failed == [] and len(result.summary.finished) == 1
     assert any("dropped as you asked: comment" in note for note in result.summary.notes)
     assert any("identifier: customer_id" in note for note in result.summary.notes)
+    page = result.report(tmp_path / "report.html", n_boot=20).read_text()
+    roles_section = page[page.index('id="tables"') : page.index('id="failures"')]
+    assert "high_cardinality" in roles_section and "dropped as you asked: comment" in roles_section
 
 
 @pytest.mark.parametrize(
