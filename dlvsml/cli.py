@@ -97,26 +97,52 @@ def datasets_list(as_json: JsonFlag = False) -> None:
 
 @datasets_app.command("show")
 def datasets_show(uri: UriArg, as_json: JsonFlag = False) -> None:
-    """Load a dataset and show what dlvsml sees: modality, task, size, classes, fingerprint."""
-    from dlvsml.data import load_dataset
+    """Load a dataset and show what dlvsml sees: modality, task, size, classes, fingerprint,
+    each column's role, and the decisions taken (dropped columns, the target's task)."""
+    from dlvsml.data import column_table, load_dataset
 
-    summary = load_dataset(uri).summary()
+    dataset = load_dataset(uri)
+    summary = {**dataset.summary(), "columns": column_table(dataset)}
     if as_json:
         _print_json(summary)
         return
-    _print_mapping(summary, title=summary["name"])
+    _print_mapping(
+        {k: v for k, v in summary.items() if k not in ("roles", "notes", "columns")},
+        title=summary["name"],
+    )
+    _print_columns(summary["columns"], summary["notes"])
 
 
 @app.command()
 def profile(uri: UriArg, as_json: JsonFlag = False) -> None:
-    """Profile a dataset: the meta-features the recommender reasons with."""
-    from dlvsml.data import load_dataset, profile_dataset
+    """Profile a dataset: the meta-features the recommender reasons with, and its columns."""
+    from dlvsml.data import column_table, load_dataset, profile_dataset
 
-    facts = profile_dataset(load_dataset(uri))
+    dataset = load_dataset(uri)
+    facts = profile_dataset(dataset)
+    columns = column_table(dataset)
     if as_json:
-        _print_json(facts)
+        _print_json({**facts, "columns": columns, "notes": list(dataset.notes)})
         return
     _print_mapping(facts, title=f"profile of {uri}")
+    _print_columns(columns, list(dataset.notes))
+
+
+def _print_columns(columns: list[dict[str, Any]], notes: list[str]) -> None:
+    """A table's columns and roles (see `dlvsml.data.roles` for the rules), then the notes."""
+    if columns:
+        table = Table("column", "role", "dtype", "missing", "distinct", title="columns")
+        for row in columns:
+            table.add_row(
+                escape(row["column"]),
+                row["role"],
+                row["dtype"],
+                f"{row['missing_share']:.1%}",
+                str(row["n_distinct"]),
+            )
+        console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -205,6 +231,8 @@ def _show_run_summary(summary: RunSummary, spec_path: Path) -> None:
     table.add_row("not run (model refuses size)", str(len(summary.skipped)))
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s")
     console.print(table)
+    for note in summary.notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
     for label, reason in summary.failed:
         console.print(
             f"[red]failed[/] {escape(label)}: {escape(reason)}", highlight=False, soft_wrap=True
@@ -447,6 +475,7 @@ def report(
     if as_json:
         _print_json(report_numbers(frame, n_boot=bootstrap))
         return
+    from dlvsml.data import dataset_tables
     from dlvsml.recommender.evaluate import recommender_check
 
     page = build_report(
@@ -455,6 +484,7 @@ def report(
         out or Path("reports") / spec.name,
         n_boot=bootstrap,
         evaluation=recommender_check(frame, spec.name),
+        tables=dataset_tables(spec.datasets),
     )
     log_report(spec.name, uri, page.parent)
     _print_verdicts(spec.name, uri)

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dlvsml.errors import SpecError
+from dlvsml.errors import DlvsmlError, SpecError
 
 Metric = Literal[
     "auto", "accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2"
@@ -140,6 +140,14 @@ class ExperimentSpec(_Strict):
         """The budgets cells are planned for: ``budgets``, else the one ``budget``."""
         return list(self.budgets) if self.budgets else [self.budget]
 
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _entries_with_roles(cls, value: Any) -> Any:
+        """``{uri: file:t.csv, roles: {comment: text}}`` is short for ``file:t.csv?roles=...``."""
+        if not isinstance(value, list):
+            return value
+        return [_dataset_entry(entry) for entry in value]
+
     @field_validator("datasets")
     @classmethod
     def _uris_have_scheme(cls, value: list[str]) -> list[str]:
@@ -150,6 +158,23 @@ class ExperimentSpec(_Strict):
                     "file:data.csv?target=label"
                 )
         return value
+
+
+def _dataset_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    unknown = sorted(set(entry) - {"uri", "roles"})
+    if unknown or not isinstance(entry.get("uri"), str):
+        raise ValueError(
+            "a dataset entry is a URI, or a mapping with uri: and roles: {COLUMN: ROLE}"
+            + (f" (unknown keys: {', '.join(map(str, unknown))})" if unknown else "")
+        )
+    from dlvsml.data.roles import with_roles
+
+    try:
+        return with_roles(entry["uri"], entry.get("roles"))
+    except DlvsmlError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:

@@ -11,7 +11,7 @@ import html
 import shutil
 import sys
 import tempfile
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -127,7 +127,9 @@ class Comparison:
     def report(self, path: str | Path | None = None, n_boot: int = 1000) -> Path:
         """Write the HTML report (as ``dlvsml report``) and return its path: ``path`` is a
         ``.html`` file or a folder for ``index.html`` (default ``reports/<spec name>``)."""
-        build_report = _analysis().build_report
+        from dlvsml.data import dataset_tables
+
+        build_report = partial(_analysis().build_report, tables=dataset_tables(self.spec.datasets))
         self._finished()
         target = Path(path) if path is not None else Path("reports") / self.spec.name
         if target.suffix.lower() not in (".html", ".htm"):

@@ -129,12 +129,14 @@ def build_report(
     n_boot: int = 1000,
     settings: ClaimSettings | None = None,
     evaluation: pd.DataFrame | None = None,
+    tables: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` (self-contained) and return its path.
 
     ``evaluation`` is the summary of `dlvsml.recommender.evaluate.evaluate` (strategy, agreement,
     mean_regret, max_regret, try_both_share, n), shown as "Recommender check" when given; it is
     passed in because the recommender depends on analysis, not the other way round.
+    ``tables`` (`dlvsml.data.dataset_tables`) are the column roles and notes of each table.
     """
     analysis = analyse(results, n_boot, settings)
     out_dir = Path(out_dir)
@@ -168,6 +170,7 @@ def build_report(
         failures=_records(analysis.failures),
         recommender_check=_records(evaluation) if evaluation is not None else [],
         budget_maps=_budget_maps(analysis),
+        tables=tables or [],
     )
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")

@@ -41,7 +41,7 @@ Params = Mapping[str, Any]
 def _pipeline(
     params: Params, ctx: ModelContext, style: Style, learner: BaseEstimator, kernel: bool = False
 ) -> ModelPipeline:
-    steps = [("features", featuriser(params, ctx.modality, style))]
+    steps = [("features", featuriser(params, ctx.modality, style, ctx.roles))]
     if kernel:
         steps.append(("kernel_scale", KernelScaler()))
     return ModelPipeline([*steps, ("model", learner)])

@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from dlvsml.data import dataset_notes
 from dlvsml.errors import SpecError
 from dlvsml.records import Cell, CellResult
 from dlvsml.run.executors import ExecutorOptions, get_executor
@@ -43,6 +44,8 @@ class RunSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    # What the data layer decided about the datasets (dropped columns, a count target's task).
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +81,7 @@ def run_spec(
         planned=len(plan.cells) + len(plan.skipped),
         already_done=sum(cell.key in done for cell in plan.cells),
         skipped=[(s.cell.label, s.reason) for s in plan.skipped],
+        notes=dataset_notes(spec.datasets),
     )
     for skipped in plan.skipped:
         if skipped.cell.key not in done:
