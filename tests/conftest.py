@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     an explicit `@pytest.mark.timeout` on a test wins."""
     limit = float(config.getini("integration_timeout"))
     for item in items:
-        if "integrationX" in item.path.parts and item.get_closest_marker("timeout") is None:
+        if "integration" in item.path.parts and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(limit))
 
 
