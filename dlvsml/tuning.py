@@ -12,9 +12,10 @@ Several workers (processes, machines; ``worker`` numbers them) can tune one stud
 through a shared RDB such as PostgreSQL: the budget holds in total, because trials running
 elsewhere count toward it before a worker starts one, and a trial whose number shows it was
 started past the budget in a race is dropped (recorded FAIL with ``surplus``, never scored). Each
-running trial sends a heartbeat; one whose worker died goes stale after `GRACE_SECONDS`, is
-recorded FAIL, and is retried once with the same parameters by a surviving worker. A worker
-waits for the others' running trials before it picks the best.
+running trial sends a heartbeat; one whose worker died (found at once with SQLite, after
+`GRACE_SECONDS` otherwise: `dlvsml.stale_trials`) is recorded FAIL, and is retried once with the
+same parameters by a surviving worker. A worker waits (bounded) for the others' running trials
+before it picks the best.
 
 Example::
 
@@ -47,6 +48,7 @@ from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.models.pipeline import FeatureMemo
 from dlvsml.spec import Budget, ExperimentSpec
 from dlvsml.sqlite import use_wal
+from dlvsml.stale_trials import OthersWait, OwnedTrialsStorage, fail_dead_trials
 
 # Trials that count toward the budget: those that gave a result. Failed ones do not, so
 # re-running a FAILED cell (after fixing what broke it) gets its whole budget again.
@@ -59,7 +61,6 @@ _TAKEN = (*_COUNTED, TrialState.RUNNING)
 # trial of a killed run (the fault tests); heartbeats come at a third of it, at most every 10 s.
 GRACE_SECONDS = int(os.environ.get("DLVSML_TRIAL_GRACE_SECONDS", "60"))
 HEARTBEAT_SECONDS = max(1, min(10, GRACE_SECONDS // 3))
-_POLL_SECONDS = 1.0  # how often a worker looks whether the others' trials have finished
 _RETRY_OF = "failed_trial"  # system attribute Optuna gives the retry of a stale trial
 _ENQUEUED = "fixed_params"  # system attribute of an enqueued trial (the defaults, or a retry)
 
@@ -188,7 +189,7 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
     with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
         warnings.simplefilter("ignore")
-        return optuna.storages.RDBStorage(
+        return OwnedTrialsStorage(
             url,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=HEARTBEAT_SECONDS,
@@ -228,7 +229,7 @@ def tune(
         direction=direction(metric),
         load_if_exists=True,
     )
-    _fail_stale(study)
+    fail_dead_trials(study)
     if worker == 0 and model.defaults and _defaults_missing(study, budget):
         study.enqueue_trial(dict(model.defaults))
     objective = _Objective(model, context, data, metric, _seconds_left(study, budget), budget)
@@ -269,9 +270,9 @@ def _run_trials(
 ) -> None:
     """Attempt this worker's share of the budget; then, while other workers' trials run, wait
     (one may be the best) and run the retries of trials whose worker died (they turn up as
-    WAITING once the dead trial's heartbeat goes stale)."""
+    WAITING once the dead trial is recognised, see `dlvsml.stale_trials`)."""
+    others = OthersWait(study.study_name)
     while True:
-        _fail_stale(study)
         retries = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         if _budget_left(study, budget) and (retries or not attempts.spent):
             study.optimize(
@@ -281,9 +282,8 @@ def _run_trials(
                 callbacks=callbacks,
             )
             continue
-        if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not others.others_running(study):
             return
-        time.sleep(_POLL_SECONDS)
 
 
 def _defaults_missing(study: optuna.Study, budget: Budget) -> bool:
@@ -291,13 +291,6 @@ def _defaults_missing(study: optuna.Study, budget: Budget) -> bool:
     they go first in a new study, and again when a failed cell is re-run."""
     live = study.get_trials(deepcopy=False, states=(*_TAKEN, TrialState.WAITING))
     return _budget_left(study, budget) and not any(_ENQUEUED in t.system_attrs for t in live)
-
-
-def _fail_stale(study: optuna.Study) -> None:
-    """Fail (and enqueue a retry of) running trials whose worker stopped sending heartbeats."""
-    with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
-        warnings.simplefilter("ignore")
-        optuna.storages.fail_stale_trials(study)
 
 
 def _sampler_seed(seed: int, worker: int) -> int:
