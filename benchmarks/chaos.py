@@ -21,6 +21,7 @@ benchmarks.chaos --repeats 200`` is the long form (``--repeats``: kills in all, 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks._common import Result, cli
+from benchmarks._common import RESULTS, Result, write
 
 SPEC = """\
 name: chaos
@@ -90,19 +91,23 @@ def chaos(
     bound: float = 300.0,
     first_guess: float = 20.0,
     env: dict[str, str] | None = None,
+    minutes: float | None = None,
 ) -> Chaos:
-    """Kill ``kills`` runs in ``mode`` (a key of `MODES`) at seeded random moments."""
+    """Kill ``kills`` runs in ``mode`` (a key of `MODES`) at seeded random moments; after
+    ``minutes``, kill no more (the suite under way is completed and checked)."""
+    stop = None if minutes is None else time.monotonic() + 60 * minutes
     workers, target = MODES[mode]
     rng, report = random.Random(seed), Chaos(mode)
     expected = first_guess  # how long an uninterrupted run lasts, updated as runs complete
     with tempfile.TemporaryDirectory(prefix="dlvsml-chaos-") as scratch:
-        while report.kills < kills:
+        while report.kills < kills and not _past(stop):
             folder = Path(scratch) / f"suite-{report.suites}"
             folder.mkdir()
             (folder / "spec.yaml").write_text(SPEC)
             done: dict[str, tuple] = {}
             while True:  # runs of one suite, until one completes it
-                delay = rng.uniform(0.0, expected) if report.kills < kills else None
+                more = report.kills < kills and not _past(stop)
+                delay = rng.uniform(0.0, expected) if more else None
                 done_before = bool(done)
                 seconds, killed, code = _run(folder, workers, target, delay, report, bound, env)
                 done = _check_cells(folder, done, report)
@@ -118,6 +123,10 @@ def chaos(
             _check_suite(folder, done, report)
             report.suites += 1
     return report
+
+
+def _past(stop: float | None) -> bool:
+    return stop is not None and time.monotonic() > stop
 
 
 def _run(
@@ -272,12 +281,14 @@ def _dlvsml() -> str:
 SHARES = {"driver": 0.7, "driver, --workers 2": 0.2, "worker, --workers 2": 0.1}
 
 
-def run(repeats: int) -> Result:
+def run(repeats: int, minutes: float | None = None) -> Result:
     """``repeats`` kills in all, shared out by `SHARES` between the modes, which run side by
-    side (one process each); seeded so that a run can be repeated."""
+    side (one process each), for ``minutes`` at most; seeded so that a run can be repeated."""
     kills = {mode: max(1, round(repeats * share)) for mode, share in SHARES.items()}
     with ProcessPoolExecutor(len(MODES), mp_context=get_context("spawn")) as pool:
-        futures = {mode: pool.submit(_timed, mode, kills[mode], n) for n, mode in enumerate(MODES)}
+        futures = {
+            mode: pool.submit(_timed, mode, kills[mode], n, minutes) for n, mode in enumerate(MODES)
+        }
         reports = {mode: future.result() for mode, future in futures.items()}
     rows = [
         {
@@ -288,10 +299,10 @@ def run(repeats: int) -> Result:
             "longest_rerun_s": round(report.longest_rerun, 1),
             "longest_cleanup_s": round(report.longest_cleanup, 1),
             "problems": len(report.problems),
-            "minutes": round(minutes, 1),
+            "minutes": round(spent, 1),
             "problem_list": report.problems[:20],
         }
-        for mode, (report, minutes) in reports.items()
+        for mode, (report, spent) in reports.items()
     ]
     total = sum(row["kills"] for row in rows)
     problems = sum(row["problems"] for row in rows)
@@ -319,18 +330,24 @@ def run(repeats: int) -> Result:
         ],
         headline=f"{total} random SIGKILLs: {problems} cells or trials lost, recomputed or "
         f"duplicated, processes left behind or re-runs hung",
-        meta={"spec": SPEC, "leftover_seconds": LEFTOVER_SECONDS},
+        meta={"spec": SPEC, "leftover_seconds": LEFTOVER_SECONDS, "minutes": minutes},
     )
 
 
-def _timed(mode: str, kills: int, seed: int) -> tuple[Chaos, float]:
+def _timed(mode: str, kills: int, seed: int, minutes: float | None) -> tuple[Chaos, float]:
     started = time.monotonic()
-    report = chaos(mode, kills=kills, seed=seed)
+    report = chaos(mode, kills=kills, seed=seed, minutes=minutes)
     return report, (time.monotonic() - started) / 60
 
 
 def main() -> None:
-    cli(run, default_repeats=200)
+    """``--repeats`` kills in all (200), ``--minutes`` at most (none), ``--out`` folder."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--minutes", type=float, default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    print(write(run(args.repeats, args.minutes), args.out))
 
 
 if __name__ == "__main__":
