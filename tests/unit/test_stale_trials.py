@@ -10,7 +10,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.trial import TrialState
 
 from dlvsml.stale_trials import OWNER, OthersWait, OwnedTrialsStorage, fail_dead_trials
 
