@@ -2,7 +2,8 @@
 
 A tiny suite (4 cells of 2 trials) runs in a fresh folder with its own SQLite stores. Each run
 is killed after a random delay (uniform up to the length of the last uninterrupted run, so
-kills land anywhere: during imports, in a trial, while logging), then run again, until a run
+kills land anywhere: during imports, in a trial, while logging; half of the driver kills then
+wait for a trial to be RUNNING, since trials are a small part of a run), then run again, until a run
 completes the suite; then a new suite starts, until the wanted number of kills is reached. Three
 modes: the driver of ``dlvsml run`` killed, the driver of ``dlvsml run --workers 2`` killed,
 and a worker of ``--workers 2`` killed in the middle of a cell (a process that owns a RUNNING
@@ -50,7 +51,14 @@ seeds: [0, 1]
 budget: {trials: 2}
 """
 CELLS, TRIALS = 4, 2
-LEFTOVER_SECONDS = 10.0  # a killed run's processes must all be gone this long after the kill
+# What a run says when it waits for a trial of another process. With SQLite, a dead process's
+# trial is failed at once, so a re-run should not wait (unless killed in the instant between
+# claiming a queued trial and recording its owner: then it waits the grace period).
+WAITED = "running in other processes"
+LEFTOVER_SECONDS = 10.0
+# Kills of the driver that wait, after their random delay, for a trial to be RUNNING: a trial
+# is a few percent of a run's time, and its start (before the first heartbeat) matters most.
+IN_TRIAL = 0.5  # a killed run's processes must all be gone this long after the kill
 MODES = {  # name: (--workers, which process is killed)
     "driver": (1, "driver"),
     "driver, --workers 2": (2, "driver"),
@@ -81,6 +89,7 @@ class Chaos:
     suites: int = 0
     longest_rerun: float = 0.0  # seconds of the longest run that was not killed
     longest_cleanup: float = 0.0  # seconds from a kill until its whole tree was gone
+    waits: int = 0  # runs that waited for a trial of another process (a dead one: too slow)
     problems: list[str] = field(default_factory=list)
 
 
@@ -108,8 +117,10 @@ def chaos(
             while True:  # runs of one suite, until one completes it
                 more = report.kills < kills and not _past(stop)
                 delay = rng.uniform(0.0, expected) if more else None
+                in_trial = rng.random() < IN_TRIAL
                 done_before = bool(done)
-                seconds, killed, code = _run(folder, workers, target, delay, report, bound, env)
+                victim = "trial" if target == "driver" and in_trial else target
+                seconds, killed, code = _run(folder, workers, victim, delay, report, bound, env)
                 done = _check_cells(folder, done, report)
                 if not killed:
                     report.longest_rerun = max(report.longest_rerun, seconds)
@@ -160,27 +171,31 @@ def _run(
         _kill_tree(psutil.Process(process.pid))
         code = process.wait()
     _check_gone(tree, report)
+    if WAITED in (folder / f"stderr-{report.runs}.txt").read_text():
+        report.waits += 1
     return time.monotonic() - started, bool(tree), code
 
 
 def _kill_later(
     process: subprocess.Popen, folder: Path, target: str, at: float, report: Chaos
 ) -> list[psutil.Process]:
-    """At ``at``, SIGKILL the driver, or the first worker then seen owning a RUNNING trial;
-    return the run's process tree as it was just before (empty if the run ended first)."""
-    victim = process.pid if target == "driver" else None
+    """At ``at``, SIGKILL the driver; or, with ``target`` "worker", the first worker then seen
+    owning a RUNNING trial; with "trial", the driver once a trial of its tree is RUNNING.
+    Return the run's process tree as it was just before (empty if the run ended first)."""
     while True:
         if process.poll() is not None:
             return []
-        if time.monotonic() >= at:
-            victim = victim or _trial_owner(folder, process.pid)
-            if victim is not None:
-                break
-        time.sleep(0.05)
+        if time.monotonic() < at:
+            time.sleep(0.05)
+            continue
+        owner = process.pid if target == "driver" else _trial_owner(folder, process.pid)
+        if owner is not None:
+            break
+        time.sleep(0.005)  # a trial of the tiny suite lasts a few tens of milliseconds
     try:
         driver = psutil.Process(process.pid)
         tree = [driver, *driver.children(recursive=True)]
-        os.kill(victim, signal.SIGKILL)
+        os.kill(owner if target == "worker" else process.pid, signal.SIGKILL)
     except (psutil.NoSuchProcess, ProcessLookupError):
         return []
     report.kills += 1
@@ -202,9 +217,9 @@ def _check_gone(tree: list[psutil.Process], report: Chaos) -> None:
 
 
 def _trial_owner(folder: Path, driver: int) -> int | None:
-    """A child of the driver that owns a RUNNING trial (a worker in the middle of a cell)."""
+    """The driver or a child of it that owns a RUNNING trial (in the middle of a cell)."""
     try:
-        children = {p.pid for p in psutil.Process(driver).children()}
+        children = {driver, *(p.pid for p in psutil.Process(driver).children())}
         with sqlite3.connect(f"file:{folder / 'optuna.db'}?mode=ro", uri=True, timeout=1) as db:
             owners = [json.loads(row[0])["pid"] for row in db.execute(RUNNING_OWNERS)]
     except (sqlite3.Error, psutil.Error):  # no store yet, a table missing, locked a moment
@@ -298,6 +313,7 @@ def run(repeats: int, minutes: float | None = None) -> Result:
             "suites": report.suites,
             "longest_rerun_s": round(report.longest_rerun, 1),
             "longest_cleanup_s": round(report.longest_cleanup, 1),
+            "waits": report.waits,
             "problems": len(report.problems),
             "minutes": round(spent, 1),
             "problem_list": report.problems[:20],
@@ -317,6 +333,7 @@ def run(repeats: int, minutes: float | None = None) -> Result:
             ("suites", "suites completed"),
             ("longest_rerun_s", "longest run not killed (s)"),
             ("longest_cleanup_s", "longest kill-to-no-process (s)"),
+            ("waits", "runs that waited for a dead trial"),
             ("problems", "lost / recomputed / duplicated / left behind / hung"),
             ("minutes", "minutes"),
         ],

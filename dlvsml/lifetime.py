@@ -15,6 +15,9 @@ driver is not; polling ``getppid()`` misses a parent that dies before the poll s
   session of their own, so that Ctrl-C or a signal to the caller's group does not reach them
   half-way, watched by a small guard process that reads a pipe from the caller and ends the
   program's whole process group at EOF. `stop_tied` ends that group on purpose.
+- Processes started by a library (a local Ray instance) are tied after the fact by
+  `tie_descendants`: the same guard holds their PIDs (with start times, so a reused PID is left
+  alone) and ends them at EOF.
 
 Example::
 
@@ -34,13 +37,14 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any
 
 import psutil
 
 _STOP_SECONDS = 5.0  # how long a process may take to end on SIGTERM before SIGKILL
+_GUARDS: list[subprocess.Popen] = []
 
 
 def start_child() -> None:
@@ -107,14 +111,19 @@ def start_tied(command: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen:
 
     Returns its `subprocess.Popen`; the guard watching it is kept on it as ``guard``."""
     process = subprocess.Popen(list(command), start_new_session=True, **popen_kwargs)
-    guard = subprocess.Popen(
-        [sys.executable, "-m", "dlvsml.lifetime", str(process.pid)],
-        stdin=subprocess.PIPE,  # never written: closed (EOF) when this process ends
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    process.guard = guard  # type: ignore[attr-defined]
+    process.guard = _start_guard(["group", str(process.pid)])  # type: ignore[attr-defined]
     return process
+
+
+def tie_descendants() -> None:
+    """Make the processes this one has started so far end when it ends, e.g. a local Ray
+    instance: Ray ends its raylet with the driver, but its agents outlived a SIGKILLed one."""
+    targets = []
+    for process in psutil.Process().children(recursive=True):
+        with suppress(psutil.Error):
+            targets.append(f"{process.pid}:{process.create_time()}")
+    if targets:
+        _start_guard(["processes", *targets])
 
 
 def stop_tied(process: subprocess.Popen, timeout: float = _STOP_SECONDS) -> None:
@@ -127,6 +136,18 @@ def stop_tied(process: subprocess.Popen, timeout: float = _STOP_SECONDS) -> None
         guard.stdin.close()  # the guard finds the group gone and exits
         with suppress(subprocess.TimeoutExpired):
             guard.wait(timeout=timeout)
+        _GUARDS.remove(guard)
+
+
+def _start_guard(arguments: list[str]) -> subprocess.Popen:
+    guard = subprocess.Popen(
+        [sys.executable, "-m", "dlvsml.lifetime", *arguments],
+        stdin=subprocess.PIPE,  # never written: closed (EOF) when this process ends
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _GUARDS.append(guard)  # held until this process ends: a dropped pipe would mean "end them"
+    return guard
 
 
 def _end_group(group: int, timeout: float) -> None:
@@ -156,19 +177,37 @@ def _signal_group(group: int, signal_number: int) -> bool:
     return True
 
 
-def _guard(group: int) -> None:
-    """Wait for EOF on stdin (the parent ended or let go) or for the group to end by itself;
-    then end whatever is left of the group."""
+def _guard(kind: str, targets: list[str]) -> None:
+    """Wait for EOF on stdin (the parent ended or let go) or for the targets to end by
+    themselves; then end whatever is left of them: a process ``group``, or ``processes``
+    given as PID:START_TIME (a reused PID is another process, left alone)."""
     for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signal_number, signal.SIG_IGN)  # the parent's group may get them: EOF rules
+    if kind == "group":
+        group = int(targets[0])
+        left: Callable[[], bool] = lambda: _signal_group(group, 0)  # noqa: E731
+        end: Callable[[], None] = lambda: _end_group(group, _STOP_SECONDS)  # noqa: E731
+    else:
+        processes = [p for p in map(_process, targets) if p is not None]
+        left = lambda: any(p.is_running() for p in processes)  # noqa: E731
+        end = lambda: end_processes([p for p in processes if p.is_running()])  # noqa: E731
     while True:
         readable, _, _ = select.select([sys.stdin], [], [], 1.0)
         if readable and not os.read(sys.stdin.fileno(), 1024):
             break
-        if not _signal_group(group, 0):
+        if not left():
             return
-    _end_group(group, _STOP_SECONDS)
+    end()
+
+
+def _process(target: str) -> psutil.Process | None:
+    pid, started = target.split(":")
+    try:
+        process = psutil.Process(int(pid))
+        return process if abs(process.create_time() - float(started)) < 1.0 else None
+    except psutil.Error:
+        return None
 
 
 if __name__ == "__main__":
-    _guard(int(sys.argv[1]))
+    _guard(sys.argv[1], sys.argv[2:])

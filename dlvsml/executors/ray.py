@@ -21,6 +21,7 @@ from dlvsml.errors import DlvsmlError, SpecError, TrackingError
 from dlvsml.execute import CellResult, Reporter, run_cell
 from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
 from dlvsml.executors.local import drain_events
+from dlvsml.lifetime import tie_descendants
 from dlvsml.plan import Cell
 from dlvsml.spec import ExperimentSpec
 from dlvsml.tuning import storage_url
@@ -116,6 +117,7 @@ def _connect(ray: Any, address: str | None) -> bool:
         return True
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token written to the home folder
     ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+    tie_descendants()  # Ray's agents outlive a SIGKILLed driver otherwise
     return True
 
 

@@ -1,9 +1,10 @@
 """Everything dlvsml starts dies with it: SIGKILL of the driver of `dlvsml run --workers 2`
-leaves no worker, manager or resource tracker behind; a program started with `start_tied` ends
-with the process that started it."""
+leaves no worker, manager or resource tracker behind, nor of a local Ray instance; a program
+started with `start_tied` ends with the process that started it."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.conftest import dlvsml_exe
 
@@ -24,6 +26,9 @@ models: [linear, random_forest]
 budget: {trials: 30}
 """
 GONE_WITHIN = 10.0  # seconds after the kill
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="the ray extra is not installed"
+)
 
 
 def _running_trials(store: Path) -> int:
@@ -62,10 +67,17 @@ def _gone_after_kill(victim: int, tree: list[psutil.Process]) -> list[str]:
     return names
 
 
-def test_sigkill_of_the_driver_with_workers_leaves_no_process_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--workers", "2"],  # the driver, 2 workers, the queue manager, the resource tracker
+        pytest.param(["--executor", "ray"], marks=needs_ray),  # raylet, gcs, agents, workers
+    ],
+)
+def test_sigkill_of_the_driver_leaves_no_process_behind(tmp_path: Path, options: list) -> None:
     (tmp_path / "spec.yaml").write_text(SPEC)
     process = subprocess.Popen(
-        [dlvsml_exe(), "run", "spec.yaml", "--workers", "2", "--json"],
+        [dlvsml_exe(), "run", "spec.yaml", *options, "--json"],
         cwd=tmp_path, env={**os.environ, "MLFLOW_TRACKING_URI": ""},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
@@ -76,7 +88,7 @@ def test_sigkill_of_the_driver_with_workers_leaves_no_process_behind(tmp_path: P
         assert time.monotonic() < deadline, "the workers did not start trials within 5 minutes"
         time.sleep(0.1)
     tree = [driver, *driver.children(recursive=True)]
-    assert len(tree) >= 5  # the driver, 2 workers, the queue manager, the resource tracker
+    assert len(tree) >= 5
     left = _gone_after_kill(process.pid, tree)
     process.wait()
     assert left == []
