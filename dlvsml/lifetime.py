@@ -10,7 +10,8 @@ driver is not; polling ``getppid()`` misses a parent that dies before the poll s
   get such a pipe, ``multiprocessing.parent_process().sentinel``: `die_with_parent` watches it
   in a thread and ends the child, and whatever the child started, when it reads EOF. The
   resource tracker then ends by itself (it exits when the last process that holds its pipe
-  does).
+  does). A child whose parent dies while it is still starting (spawn imports the parent's
+  main module first) ends as soon as it gets to `start_child`.
 - Other programs (the MLflow server and its uvicorn workers) start through `start_tied`: in a
   session of their own, so that Ctrl-C or a signal to the caller's group does not reach them
   half-way, watched by a small guard process that reads a pipe from the caller and ends the
@@ -37,7 +38,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -183,21 +184,22 @@ def _guard(kind: str, targets: list[str]) -> None:
     given as PID:START_TIME (a reused PID is another process, left alone)."""
     for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signal_number, signal.SIG_IGN)  # the parent's group may get them: EOF rules
-    if kind == "group":
-        group = int(targets[0])
-        left: Callable[[], bool] = lambda: _signal_group(group, 0)  # noqa: E731
-        end: Callable[[], None] = lambda: _end_group(group, _STOP_SECONDS)  # noqa: E731
-    else:
-        processes = [p for p in map(_process, targets) if p is not None]
-        left = lambda: any(p.is_running() for p in processes)  # noqa: E731
-        end = lambda: end_processes([p for p in processes if p.is_running()])  # noqa: E731
+    group = int(targets[0]) if kind == "group" else None
+    processes = [] if group is not None else [p for p in map(_process, targets) if p]
     while True:
         readable, _, _ = select.select([sys.stdin], [], [], 1.0)
         if readable and not os.read(sys.stdin.fileno(), 1024):
             break
-        if not left():
+        if not (_signal_group(group, 0) if group is not None else _running(processes)):
             return
-    end()
+    if group is not None:
+        _end_group(group, _STOP_SECONDS)
+    else:
+        end_processes(_running(processes))
+
+
+def _running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [process for process in processes if process.is_running()]
 
 
 def _process(target: str) -> psutil.Process | None:

@@ -3,9 +3,9 @@
 Optuna fails a RUNNING trial whose heartbeat is older than the grace period, but a trial whose
 process died before its first heartbeat has no heartbeat row and stays RUNNING for ever (a
 resume then waited on it for ever). So each trial records its owner (host, PID and the
-process's start time, which tells a reused PID apart) as a system attribute when it starts: in
-the transaction that creates it, or right after a queued trial is claimed. A RUNNING trial is
-dead when
+process's start time, which tells a reused PID apart) as a system attribute, in the
+transaction that makes it RUNNING (creating it, or claiming it from the queue). A RUNNING trial
+is dead when
 
 - the store is SQLite (its writers share one host), the owner ran on this host and that
   process is gone: no grace period to wait; or
@@ -38,7 +38,8 @@ from typing import Any
 import optuna
 import psutil
 import sqlalchemy
-from optuna.storages._rdb import models  # checked against Optuna 5.1: heartbeats table
+from optuna.storages._rdb import models  # private: checked against Optuna 5.1
+from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
 
 OWNER = "dlvsml:owner"  # trial system attribute: {"host", "pid", "started"}
@@ -77,10 +78,23 @@ class OwnedTrialsStorage(optuna.storages.RDBStorage):
         return super()._create_new_trial(study_id, template_trial)
 
     def set_trial_state_values(self, trial_id: int, state: TrialState, values: Any = None) -> bool:
-        claimed = super().set_trial_state_values(trial_id, state, values)
-        if claimed and state == TrialState.RUNNING:  # a queued trial (defaults, a retry) taken
-            self.set_trial_system_attr(trial_id, OWNER, this_process())
-        return claimed
+        if state != TrialState.RUNNING:
+            return super().set_trial_state_values(trial_id, state, values)
+        # Claiming a queued trial (the defaults, a retry): Optuna's code, plus the owner, in
+        # one transaction, so that no process can die with a RUNNING trial that names nobody.
+        try:
+            with _create_scoped_session(self.scoped_session) as session:
+                trial = models.TrialModel.find_or_raise_by_id(trial_id, session, for_update=True)
+                self.check_trial_is_updatable(trial_id, trial.state)
+                if trial.state != TrialState.WAITING:
+                    return False
+                trial.state, trial.datetime_start = state, datetime.now()
+                self._set_trial_attr_without_commit(
+                    session, models.TrialSystemAttributeModel, trial_id, OWNER, this_process()
+                )
+        except sqlalchemy.exc.IntegrityError:
+            return False
+        return True
 
 
 def fail_dead_trials(study: optuna.Study) -> list[FrozenTrial]:
