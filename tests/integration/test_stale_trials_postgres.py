@@ -41,7 +41,7 @@ def test_a_trial_dead_before_its_first_heartbeat_is_failed_after_the_grace_perio
     script = tmp_path / "dies.py"
     script.write_text(DIES_IN_TRIAL)
     died = subprocess.run(
-        [sys.executable, str(script), postgres_url, "new"], capture_output=True, timeout=120
+        [sys.executable, str(script), postgres_url, "new"], capture_output=True, timeout=300
     )
     assert died.returncode == -9, died.stderr
     killed_at = time.monotonic()

@@ -52,7 +52,7 @@ def test_a_trial_killed_before_its_first_heartbeat_is_failed_at_once_and_retried
         study.enqueue_trial({"x": 1.0})
     script = tmp_path / "dies.py"
     script.write_text(DIES_IN_TRIAL)
-    died = subprocess.run([sys.executable, str(script), url, how], capture_output=True, timeout=120)
+    died = subprocess.run([sys.executable, str(script), url, how], capture_output=True, timeout=300)
     assert died.returncode == -9, died.stderr
     assert _states(study) == ["RUNNING"]
     assert OWNER in study.trials[0].system_attrs  # who ran it, written when it started
