@@ -250,25 +250,28 @@ def featurise_rows(repeats: int) -> list[dict[str, Any]]:
 
 # (dataset, model, featuriser params held fixed, learner params that change from trial to trial)
 TRIAL_CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
-    ("clickbait_headlines", "linear", {}, [{"C": c} for c in (10.0, 1.0, 100.0, 0.3)]),
+    ("clickbait_headlines", "linear", {}, [{"model__C": c} for c in (10.0, 1.0, 100.0, 0.3)]),
     (
         "cifar10_15k",
         "knn",
-        {"image_features": "hog", "hog_cells": 4},
-        [{"n_neighbors": k} for k in (5, 15, 3, 30)],
+        {"features__kind": "hog", "features__hog_cells": 4},
+        [{"model__n_neighbors": k} for k in (5, 15, 3, 30)],
     ),
     (
         "cifar10_15k",
         "knn",
-        {"image_features": "pixels"},
-        [{"n_neighbors": k} for k in (5, 15, 3, 30)],
+        {"features__kind": "pixels"},
+        [{"model__n_neighbors": k} for k in (5, 15, 3, 30)],
     ),
-    ("nyc_flights_2013", "linear", {}, [{"alpha": a} for a in (1.0, 10.0, 0.1, 100.0)]),
+    ("nyc_flights_2013", "linear", {}, [{"model__alpha": a} for a in (1.0, 10.0, 0.1, 100.0)]),
     (
         "nyc_flights_2013",
         "lightgbm",
         {},
-        [{"num_leaves": n, "learning_rate": 0.1} for n in (31, 15, 63, 7)],
+        [
+            {"model__estimator__num_leaves": n, "model__estimator__learning_rate": 0.1}
+            for n in (31, 15, 63, 7)
+        ],
     ),
 ]
 
@@ -276,12 +279,16 @@ TRIAL_CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
 def _trials(name: str, model: str, features: dict, learners: list[dict], data) -> None:
     """``TRIALS`` tuning trials through `dlvsml.tuning`'s objective: build, fit, score."""
     from dlvsml.models import ModelContext, get_model
-    from dlvsml.tuning import CellData, _Objective
+    from dlvsml.records import CellData
+    from dlvsml.spec import Budget
+    from dlvsml.tuning.budget import Ledger
+    from dlvsml.tuning.objective import Objective
 
     ds, X, y, X_val, y_val = data
     context = ModelContext.for_dataset(ds, train_size=len(y))
     metric = "rmse" if ds.task == "regression" else "accuracy"
-    objective = _Objective(get_model(model), context, CellData(X, y, X_val, y_val), metric, None)
+    data = CellData(X, y, X_val, y_val)
+    objective = Objective(get_model(model), context, data, metric, Ledger(Budget()), None)
     for params in learners[:TRIALS]:
         objective.fit_and_score({**features, **params}, context)
 
@@ -289,7 +296,7 @@ def _trials(name: str, model: str, features: dict, learners: list[dict], data) -
 def _features_label(features: dict[str, Any]) -> str:
     if not features:
         return ""
-    return " on " + ("HOG" if features.get("image_features") == "hog" else "pixels")
+    return " on " + ("HOG" if features.get("features__kind") == "hog" else "pixels")
 
 
 def trial_rows(repeats: int) -> list[dict[str, Any]]:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlvsml._api.inputs import check_modality, source_uri
 from dlvsml.errors import DlvsmlError
+from dlvsml.recommender import (
+    Recommendation,
+    RuleBase,
+    advise,
+    dataset_facts,
+    load_rules,
+    make_facts,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from dlvsml.data import Dataset
-    from dlvsml.recommend import Recommendation
 
 
 def recommend(
@@ -28,7 +34,7 @@ def recommend(
 
     ``data`` (a URI, a DataFrame with ``target=``, ``(X, y)`` or ``(texts, labels)``) is
     profiled; ``facts`` (``modality``, ``n_samples``, ``gpu``, ``interpretability``, ...; see
-    `dlvsml.recommend.Facts`) override the profile, or stand alone without data. ``rules`` is
+    `dlvsml.recommender.Facts`) override the profile, or stand alone without data. ``rules`` is
     your own rules file.
 
     >>> import dlvsml
@@ -45,7 +51,7 @@ def recommend(
                 "recommend needs the kind of data: give modality='tabular'|'image'|'text' (with "
                 "n_samples=... and other facts you know) or data to profile"
             )
-        return _recommend(None, facts, rules)
+        return advise(make_facts(facts), _rules(rules))
     uri = source_uri(data, target, facts.get("modality"))
     return recommend_for(uri, facts, rules=rules)
 
@@ -59,31 +65,20 @@ def recommend_for(
     spec_name: str | None = None,
 ) -> Recommendation:
     """The recommendation for the dataset at ``uri``; ``results`` of a suite that measured it
-    supply the thresholds (crossover sizes) when the evidence module is there."""
+    are the evidence (crossover sizes as thresholds, the measured classical win rate as a
+    fact), exactly as ``dlvsml recommend --evidence SPEC`` uses them."""
     check_modality(facts.get("modality"))
-    command = importlib.import_module("dlvsml.recommend.command")
-    return _recommend(command.gather_facts(uri, facts), {}, rules, results, spec_name)
+    base = _rules(rules)
+    evidence = None
+    if results is not None and not results.empty:
+        from dlvsml.recommender.evidence import derive_evidence  # the analysis stack
+
+        evidence = derive_evidence(results, spec_name or "compare", base)
+    return advise(dataset_facts(uri, facts), base, evidence)
 
 
-def _recommend(
-    known: Any,
-    facts: dict[str, Any],
-    rules: str | Path | None,
-    results: pd.DataFrame | None = None,
-    spec_name: str | None = None,
-) -> Recommendation:
-    package = importlib.import_module("dlvsml.recommend")
-    engine_recommend = importlib.import_module("dlvsml.recommend.engine").recommend
-    base = package.load_rules(Path(rules) if rules is not None else None)
-    known = known if known is not None else package.make_facts(facts)
-    if results is None or results.empty:
-        return engine_recommend(known, base)
-    try:
-        measured = importlib.import_module("dlvsml.recommend.evidence")
-    except ImportError:  # a recommender without measured evidence: its static thresholds
-        return engine_recommend(known, base)
-    evidence = measured.derive_evidence(results, spec_name or "compare", base)
-    return engine_recommend(known, base, evidence.thresholds, evidence.source)
+def _rules(path: str | Path | None) -> RuleBase:
+    return load_rules(Path(path) if path is not None else None)
 
 
 def load(uri: str) -> Dataset:

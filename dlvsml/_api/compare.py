@@ -6,11 +6,15 @@ import hashlib
 import numbers
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlvsml._api.comparison import Comparison
 from dlvsml._api.inputs import check_modality, source_uri
+from dlvsml.data.roles import with_roles
 from dlvsml.errors import DataError, SpecError
+
+if TYPE_CHECKING:
+    from dlvsml.spec import ExperimentSpec
 
 DEFAULT_TRAIN_SIZES = (100, 300, 1000)
 
@@ -28,6 +32,7 @@ def compare(
     tracking_uri: str | None = None,
     workers: int = 1,
     progress: bool = True,
+    roles: dict[str, str] | None = None,
     **spec_fields: Any,
 ) -> Comparison:
     """Tune and test classical and neural models on ``data`` at each train size; compare them.
@@ -37,6 +42,7 @@ def compare(
     as ``"builtin:digits"``. ``budget`` is trials per model and cell (an int) or a dict
     ``{"trials": 5, "seconds": 30}``; ``seeds`` a count or a list. Other fields of an
     experiment spec (``metric``, ``split``, ``device``, ``cell_timeout``, ...) pass through.
+    ``roles`` overrides column roles of a table, e.g. ``{"comment": "text", "id": "drop"}``.
 
     Results go to MLflow like ``dlvsml run``'s (``tracking_uri``, else ``MLFLOW_TRACKING_URI``,
     else ``./mlflow.db``) under the spec name ``compare-<hash of the data>`` unless ``name`` is
@@ -50,7 +56,7 @@ def compare(
     >>> result.leaderboard()  # doctest: +SKIP
     """
     check_modality(modality)
-    uri = source_uri(data, target, modality)
+    uri = with_roles(source_uri(data, target, modality, name=name), roles)
     spec = comparison_spec(
         uri,
         train_sizes=train_sizes,
@@ -61,13 +67,21 @@ def compare(
         tracking_uri=tracking_uri,
         **spec_fields,
     )
-    from dlvsml.plan import plan_cells
-    from dlvsml.runner import run_spec
+    return run_comparison(spec, modality, workers=workers, progress=progress)
+
+
+def run_comparison(
+    spec: ExperimentSpec, modality: str | None, *, workers: int = 1, progress: bool = True
+) -> Comparison:
+    """Run ``spec``'s cells as ``dlvsml run`` would (finished cells are skipped) after checking
+    that its data are of ``modality`` when one was asked for."""
+    from dlvsml.run.plan import plan_cells
+    from dlvsml.run.suite import run_spec
 
     plan = plan_cells(spec)
     found = {cell.modality for cell in plan.cells} | {s.cell.modality for s in plan.skipped}
     if modality is not None and found != {modality}:
-        raise DataError(f"{uri} holds {', '.join(sorted(found))} data, not {modality}")
+        raise DataError(f"{spec.datasets[0]} holds {', '.join(sorted(found))} data, not {modality}")
     summary = run_spec(spec, workers=workers, progress=progress and _progress_can_render())
     keys = tuple(cell.key for cell in plan.cells) + tuple(s.cell.key for s in plan.skipped)
     return Comparison(spec, summary, keys)
@@ -101,7 +115,7 @@ def comparison_spec(
     name: str | None = None,
     tracking_uri: str | None = None,
     **spec_fields: Any,
-):
+) -> ExperimentSpec:
     """The `ExperimentSpec` ``compare`` runs: one dataset, validated as a spec file would be.
 
     >>> comparison_spec("builtin:digits", train_sizes=[50], models="linear").models

@@ -8,11 +8,10 @@ does not leak into the tables.
 from __future__ import annotations
 
 import html
-import importlib
 import shutil
 import sys
 import tempfile
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -25,8 +24,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from dlvsml.data import Dataset
-    from dlvsml.recommend import Recommendation
-    from dlvsml.runner import RunSummary
+    from dlvsml.recommender import Recommendation
+    from dlvsml.run.suite import RunSummary
     from dlvsml.spec import ExperimentSpec
 
 LEADERBOARD_COLUMNS = [
@@ -120,10 +119,17 @@ class Comparison:
         bootstrap CI over seeds; ``status`` says whether the curves crossed in range)."""
         return _analysis().crossovers(self._finished(), n_boot=n_boot)
 
+    def verdicts(self) -> pd.DataFrame:
+        """The report's headline: which family wins, by how much (95% CI from 3 seeds), from
+        which size, whether significant and budget-bound (`dlvsml.analysis.verdicts`)."""
+        return _analysis().verdicts(self._finished())
+
     def report(self, path: str | Path | None = None, n_boot: int = 1000) -> Path:
         """Write the HTML report (as ``dlvsml report``) and return its path: ``path`` is a
         ``.html`` file or a folder for ``index.html`` (default ``reports/<spec name>``)."""
-        build_report = _analysis().build_report
+        from dlvsml.data import dataset_tables
+
+        build_report = partial(_analysis().build_report, tables=dataset_tables(self.spec.datasets))
         self._finished()
         target = Path(path) if path is not None else Path("reports") / self.spec.name
         if target.suffix.lower() not in (".html", ".htm"):
@@ -135,8 +141,9 @@ class Comparison:
         return target
 
     def recommend(self, **facts: Any) -> Recommendation:
-        """The recommender on this dataset's profile (``facts`` override it), with its
-        "enough data for deep learning" threshold taken from this comparison's crossover."""
+        """The recommender on this dataset's profile (``facts`` override it), with this
+        comparison's results as evidence: its crossover as the "enough data for deep learning"
+        threshold and its classical win rate as a fact (as ``dlvsml recommend --evidence``)."""
         from dlvsml._api.advice import recommend_for
 
         return recommend_for(
@@ -194,7 +201,10 @@ class Comparison:
 
 
 def _analysis() -> ModuleType:
-    return importlib.import_module("dlvsml.analysis")
+    """The analysis stack (matplotlib, scipy), imported when a table or figure is asked for."""
+    import dlvsml.analysis
+
+    return dlvsml.analysis
 
 
 def _show_figures_inline() -> None:

@@ -2,7 +2,7 @@
 
 A DataFrame, an ``(X, y)`` pair of arrays or ``(texts, labels)`` is written once to a file named
 by the hash of its content under the dlvsml cache folder (``$DLVSML_CACHE``, default
-``~/.cache/dlvsml``):
+``~/.cache/dlvsml``; with ``off`` a temporary folder removed at exit, see `api_cache_dir`):
 
 - tables: ``frames/frame-<hash>.parquet`` → ``file:...?target=COLUMN``
 - images (``X`` of shape N×H×W or N×H×W×C): ``arrays/images-<hash>.npz`` → ``npz:...``
@@ -10,15 +10,24 @@ by the hash of its content under the dlvsml cache folder (``$DLVSML_CACHE``, def
 
 The same data always give the same URI, hence the same cell keys: a second ``compare`` on the
 same data resumes instead of recomputing. A string is taken as a source URI as it is.
+
+Datasets are named after their file, so named data (``name=``, or a DataFrame's ``name``
+attribute or ``attrs["name"]``) are linked as ``<folder>/<prefix>-<hash>/<name><suffix>``: the
+report then says ``sales``, not ``frame-3731004b12aa1d3c``.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import gzip
 import hashlib
 import io
 import os
-from collections.abc import Callable, Sequence
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +35,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from dlvsml.data.cache import atomic_write, cache_root
 from dlvsml.errors import DataError
 
 MODALITIES = ("tabular", "image", "text")
@@ -34,12 +44,19 @@ _SHAPES = "a DataFrame with target='column', an (X, y) pair of arrays, (texts, l
 
 
 def api_cache_dir() -> Path:
-    """``$DLVSML_CACHE`` (default ``~/.cache/dlvsml``); ``off`` disables only the dataset cache,
-    in-memory data still need a file, so they go to the default folder then."""
-    configured = os.environ.get("DLVSML_CACHE", "").strip()
-    if configured and configured.lower() != "off":
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "dlvsml"
+    """Where in-memory data are written: dlvsml's cache folder (`cache_root`), or with
+    ``DLVSML_CACHE=off`` a temporary folder of this session, removed when Python exits: the
+    workers still need a file to load, but nothing outlives the session (a later session
+    writes the data again, so its cells do not resume)."""
+    root = cache_root()
+    return root if root is not None else _session_folder()
+
+
+@functools.cache
+def _session_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="dlvsml-data-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def check_modality(modality: str | None) -> None:
@@ -47,8 +64,11 @@ def check_modality(modality: str | None) -> None:
         raise DataError(f"unknown modality {modality!r}; use one of {', '.join(MODALITIES)}")
 
 
-def source_uri(data: Any, target: str | None = None, modality: str | None = None) -> str:
-    """The source URI of ``data`` (written to the cache first when it is in memory).
+def source_uri(
+    data: Any, target: str | None = None, modality: str | None = None, name: str | None = None
+) -> str:
+    """The source URI of ``data`` (written to the cache first when it is in memory), its dataset
+    named ``name`` (default: a DataFrame's own name) when it is in memory.
 
     >>> source_uri("builtin:digits")
     'builtin:digits'
@@ -58,6 +78,45 @@ def source_uri(data: Any, target: str | None = None, modality: str | None = None
         return _uri_as_given(data, target)
     if isinstance(data, os.PathLike):
         return _path_uri(Path(data), target)
+    name = name or _frame_name(data)
+    uri = _memory_uri(data, target, modality)
+    return _named(uri, name) if name else uri
+
+
+def _frame_name(data: Any) -> str | None:
+    """``df.name = "sales"`` or ``df.attrs["name"]``; a column called ``name`` is not a name."""
+    if not isinstance(data, pd.DataFrame):
+        return None
+    name = vars(data).get("name") or data.attrs.get("name")
+    return str(name) if isinstance(name, str) else None
+
+
+def _named(uri: str, name: str) -> str:
+    """The URI of a hard link (or copy) of the cached file under ``name``, hash kept as folder."""
+    safe = re.sub(r"[^\w.-]+", "_", name).strip("._")
+    if not safe:
+        return uri
+    scheme, _, rest = uri.partition(":")
+    path_text, mark, query = rest.partition("?")
+    path = Path(path_text)
+    stem, dot, suffix = path.name.partition(".")
+    named = path.parent / stem / f"{safe}{dot}{suffix}"
+    if not named.is_file():
+        try:
+            named.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, named)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(path, named)
+        except OSError as exc:
+            raise DataError(
+                f"cannot write the data to {named.parent} ({exc.strerror or exc}); set "
+                "DLVSML_CACHE to a writable folder"
+            ) from None
+    return f"{scheme}:{named}{mark}{query}"
+
+
+def _memory_uri(data: Any, target: str | None, modality: str | None) -> str:
     if isinstance(data, pd.DataFrame):
         return _frame_uri(data, target, modality)
     if isinstance(data, tuple | list) and len(data) == 2 and not _is_texts(data):
@@ -231,7 +290,9 @@ def _texts_uri(texts: Any, labels: Any) -> str:
         )
     frame = pd.DataFrame({"text": texts, "label": labels})
     content = frame.to_csv(index=False).encode("utf-8")
-    path = _write_once("texts", "texts", ".csv.gz", content, compress=True)
+    packed = gzip.compress(content, mtime=0)  # mtime=0: the same texts give the same bytes
+    key = hashlib.sha256(content).hexdigest()  # of the texts, so URIs do not depend on zlib
+    path = _write_once("texts", "texts", ".csv.gz", packed, key=key)
     return f"textcsv:{path}"
 
 
@@ -269,13 +330,7 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def _write_once(
-    folder: str,
-    prefix: str,
-    suffix: str,
-    content: bytes,
-    *,
-    key: str | None = None,
-    compress: bool = False,
+    folder: str, prefix: str, suffix: str, content: bytes, *, key: str | None = None
 ) -> Path:
     """``<cache>/<folder>/<prefix>-<hash><suffix>``, written only if it is not there yet."""
     digest = (key or hashlib.sha256(content).hexdigest())[:HASH_CHARS]
@@ -284,25 +339,10 @@ def _write_once(
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda stream: stream.write(content), compress)
+        atomic_write(path, lambda tmp: tmp.write_bytes(content))
     except OSError as exc:
         raise DataError(
             f"cannot write the data to {path.parent} ({exc.strerror or exc}); set DLVSML_CACHE "
             "to a writable folder"
         ) from None
     return path
-
-
-def _atomic_write(path: Path, write: Callable[[Any], Any], compress: bool) -> None:
-    """Through a temporary file, so a reader (another worker) never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as raw:
-            if compress:  # mtime=0: the same texts give the same bytes
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as stream:
-                    write(stream)
-            else:
-                write(raw)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

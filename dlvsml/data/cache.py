@@ -1,9 +1,10 @@
 """On-disk copies of loaded datasets, so a second load skips parsing, decoding and hashing.
 
-Entries live under ``$DLVSML_CACHE/datasets`` (default ``~/.cache/dlvsml``; ``off`` disables
-them): ``<key>.parquet`` (tabular, text) or ``<key>.npz`` (image) beside ``<key>.json``, which
-holds the metadata and the fingerprint. The key hashes the source URI (a file's resolved path)
-and, for file sources, the file's size and modification time, so an edited file reloads.
+Entries live under ``<cache_root()>/datasets`` (``$DLVSML_CACHE``, default
+``~/.cache/dlvsml``; ``off`` disables every dlvsml cache): ``<key>.parquet`` (tabular, text) or
+``<key>.npz`` (image) beside ``<key>.json``, which holds the metadata and the fingerprint. The
+key hashes the source URI (a file's resolved path) and, for file sources, the file's size and
+modification time, so an edited file reloads.
 A damaged or unwritable cache is skipped, never an error.
 """
 
@@ -13,6 +14,8 @@ import hashlib
 import json
 import logging
 import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +25,26 @@ from dlvsml.data.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: column roles and notes
 TARGET_COLUMN = "__dlvsml_target__"
+
+
+def cache_root() -> Path | None:
+    """dlvsml's cache folder: ``$DLVSML_CACHE``, default ``~/.cache/dlvsml``; None when
+    ``DLVSML_CACHE=off``, and then nothing (datasets, embeddings, in-memory data) is kept on disk.
+
+    The one place that reads ``DLVSML_CACHE``, so every cache agrees on what ``off`` means.
+    """
+    configured = os.environ.get("DLVSML_CACHE", "").strip()
+    if configured.lower() == "off":
+        return None
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "dlvsml"
 
 
 def cache_dir() -> Path | None:
     """The folder of cached datasets, or None when ``DLVSML_CACHE=off``."""
-    configured = os.environ.get("DLVSML_CACHE", "").strip()
-    if configured.lower() == "off":
-        return None
-    base = Path(configured).expanduser() if configured else Path.home() / ".cache" / "dlvsml"
-    return base / "datasets"
+    root = cache_root()
+    return None if root is None else root / "datasets"
 
 
 def file_stamp(path: Path) -> str | None:
@@ -79,6 +91,8 @@ def read_cached(key: str, source: str) -> Dataset | None:
             categorical=tuple(meta["categorical"]),
             numeric=tuple(meta["numeric"]),
             fingerprint=meta["fingerprint"],
+            roles=tuple(tuple(pair) for pair in meta["roles"]),
+            notes=tuple(meta["notes"]),
         )
     except (OSError, ValueError, KeyError) as exc:
         log.debug("ignoring damaged cache entry %s: %s", key, exc)
@@ -102,21 +116,23 @@ def write_cached(key: str, dataset: Dataset) -> None:
             "categorical": list(dataset.categorical),
             "numeric": list(dataset.numeric),
             "fingerprint": dataset.fingerprint,
+            "roles": [list(pair) for pair in dataset.roles],
+            "notes": list(dataset.notes),
         }
-        _atomic_write(folder / f"{key}.json", lambda tmp: tmp.write_text(json.dumps(meta)))
+        atomic_write(folder / f"{key}.json", lambda tmp: tmp.write_text(json.dumps(meta)))
     except (OSError, ValueError, TypeError) as exc:
         log.debug("not caching %s: %s", dataset.source, exc)
 
 
 def _write_arrays(stem: Path, dataset: Dataset) -> None:
     if dataset.modality == "image":
-        _atomic_write(stem.with_suffix(".npz"), lambda tmp: np.savez(tmp, X=dataset.X, y=dataset.y))
+        atomic_write(stem.with_suffix(".npz"), lambda tmp: np.savez(tmp, X=dataset.X, y=dataset.y))
         return
     if dataset.modality == "tabular":
         frame = dataset.X.assign(**{TARGET_COLUMN: dataset.y})
     else:
         frame = pd.DataFrame({"text": dataset.X.astype(str), TARGET_COLUMN: dataset.y})
-    _atomic_write(stem.with_suffix(".parquet"), lambda tmp: frame.to_parquet(tmp, index=False))
+    atomic_write(stem.with_suffix(".parquet"), lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _read_arrays(stem: Path, modality: str) -> tuple[pd.DataFrame | np.ndarray, np.ndarray]:
@@ -130,9 +146,11 @@ def _read_arrays(stem: Path, modality: str) -> tuple[pd.DataFrame | np.ndarray, 
     return frame["text"].to_numpy(dtype=object), y
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` to a temporary file in the same folder, then rename it to ``path``: a
+    reader (another worker) never sees half a file. ``tmp`` keeps ``path``'s suffix, so writers
+    that add one (``np.savez``) do not rename it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)

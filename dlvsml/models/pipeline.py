@@ -36,11 +36,20 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from dlvsml.models.proba import ProbaPredictionsMixin
+
 ValidationData = tuple[Any, Any] | None
 
 
 def _accepts_validation(estimator: Any) -> bool:
     return "validation_data" in inspect.signature(estimator.fit).parameters
+
+
+def fit_estimator(estimator: Any, X: Any, y: Any, validation_data: ValidationData = None) -> Any:
+    """Fit, passing the validation split to models that early-stop on it."""
+    if validation_data is not None and _accepts_validation(estimator):
+        return estimator.fit(X, y, validation_data=validation_data)
+    return estimator.fit(X, y)
 
 
 class ModelPipeline(Pipeline):
@@ -115,9 +124,7 @@ class FeatureMemo:
         return len(self._entries)
 
     def fit(self, pipeline: Any, X: Any, y: Any, validation_data: ValidationData = None) -> Any:
-        """Fit ``pipeline`` like `dlvsml.models.fit_estimator`; return the fitted pipeline."""
-        from dlvsml.models.registry import fit_estimator
-
+        """Fit ``pipeline`` like `fit_estimator`; return the fitted pipeline."""
         final = pipeline.steps[-1][1] if isinstance(pipeline, ModelPipeline) else None
         key = None
         if final not in (None, "passthrough") and self.max_bytes > 0:
@@ -280,7 +287,7 @@ class _EarlyStopping(BaseEstimator):
         return tags
 
 
-class EarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
+class EarlyStoppingClassifier(ProbaPredictionsMixin, ClassifierMixin, _EarlyStopping):
     """Classes come from ``y`` (any labels); the booster sees them as 0..K-1."""
 
     def fit(
@@ -303,14 +310,6 @@ class EarlyStoppingClassifier(ClassifierMixin, _EarlyStopping):
         self._fit(X, self.encoder_.transform(y), eval_set)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_with_proba(X)[0]
-
-    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions and probabilities from one pass of the booster (see `dlvsml.metrics`)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)], proba
-
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, ["estimator_"])
         return self.estimator_.predict_proba(X)
@@ -328,7 +327,7 @@ class EarlyStoppingRegressor(RegressorMixin, _EarlyStopping):
         return self
 
 
-class CalibratedClassifier(ClassifierMixin, BaseEstimator):
+class CalibratedClassifier(ProbaPredictionsMixin, ClassifierMixin, BaseEstimator):
     """Sigmoid-calibrated probabilities from as many CV folds as the rarest class allows.
 
     Replaces libsvm's ``probability=True`` (deprecated in scikit-learn 1.9) without failing on
@@ -361,14 +360,6 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.calibrated_.classes_
         self.n_features_in_ = self.calibrated_.n_features_in_
         return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.predict_with_proba(X)[0]
-
-    def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Predictions and probabilities from one pass of the booster (see `dlvsml.metrics`)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)], proba
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, ["calibrated_"])

@@ -1,6 +1,7 @@
-"""The model registry: every model dlvsml can tune, by name.
+"""The model registry's records: `ModelContext`, `ModelSpec` and `register`.
 
-A model is added in one place, by registering a `ModelSpec`; the runner never names models.
+A leaf: it imports no model family. Families register their specs on import; the look-ups
+(`get_model`, `models_for`, `all_models`) live in `dlvsml.models.catalogue`, which imports them.
 
 Example::
 
@@ -10,21 +11,24 @@ Example::
 Every estimator a spec builds follows scikit-learn's contract and receives the raw features of
 its modality (DataFrame, uint8 image array, or object array of str); featurisation is part of the
 estimator. ``fit(X, y, validation_data=(X_val, y_val))`` is accepted by models that early-stop;
-`fit_estimator` passes it only to those.
+`dlvsml.models.fit_estimator` passes it only to those.
+
+A search space returns the estimator's own (nested, ``step__param``) parameter names, so
+``spec.build(defaults_or_params, ctx).set_params(**params)`` rebuilds a tuned model. Building is
+where heavy libraries (torch, xgboost) load, so registering and listing models stays cheap.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import optuna
-from sklearn.base import BaseEstimator
+from typing import TYPE_CHECKING, Any, Literal
 
 from dlvsml.data.dataset import Modality, Task
-from dlvsml.errors import ModelError
+
+if TYPE_CHECKING:
+    import optuna
+    from sklearn.base import BaseEstimator
 
 Family = Literal["classical", "neural"]
 
@@ -38,6 +42,8 @@ class ModelContext:
     n_classes: int | None = None
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
+    # (column, role) pairs of a table (`dlvsml.data.Dataset.roles`); featurisers follow them.
+    roles: tuple[tuple[str, str], ...] = ()
     image_shape: tuple[int, ...] | None = None
     seed: int = 0
     device: str = "auto"  # neural nets: auto | cpu | cuda | mps
@@ -58,13 +64,14 @@ class ModelContext:
             n_classes=dataset.n_classes,
             categorical=dataset.categorical,
             numeric=dataset.numeric,
+            roles=dataset.roles,
             image_shape=dataset.image_shape,
             **settings,
         )
 
 
-SearchSpace = Callable[[optuna.Trial, ModelContext], dict[str, Any]]
-Builder = Callable[[Mapping[str, Any], ModelContext], BaseEstimator]
+SearchSpace = Callable[["optuna.Trial", ModelContext], dict[str, Any]]
+Builder = Callable[[Mapping[str, Any], ModelContext], "BaseEstimator"]
 
 
 @dataclass(frozen=True)
@@ -95,54 +102,12 @@ class ModelSpec:
         }
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+REGISTRY: dict[str, ModelSpec] = {}
 
 
 def register(spec: ModelSpec) -> ModelSpec:
     """Add a model to the registry (names are unique)."""
-    if spec.name in _REGISTRY:
+    if spec.name in REGISTRY:
         raise ValueError(f"model {spec.name!r} is registered twice")
-    _REGISTRY[spec.name] = spec
+    REGISTRY[spec.name] = spec
     return spec
-
-
-def _load_builtin_models() -> None:
-    # Imported for their registrations; cheap (heavy libraries load inside `build`).
-    import dlvsml.models.classical
-    import dlvsml.models.neural  # noqa: F401
-
-
-def all_models() -> dict[str, ModelSpec]:
-    """Every registered model, by name."""
-    _load_builtin_models()
-    return dict(_REGISTRY)
-
-
-def get_model(name: str) -> ModelSpec:
-    models = all_models()
-    if name not in models:
-        raise ModelError(
-            f"unknown model {name!r}; known models: {', '.join(sorted(models))} "
-            "(see `dlvsml models`)"
-        )
-    return models[name]
-
-
-def models_for(modality: str, task: str, family: Family | None = None) -> list[ModelSpec]:
-    """Models that apply to a modality and task, classical first, in registration order."""
-    found = [
-        m
-        for m in all_models().values()
-        if m.supports(modality, task) and (family is None or m.family == family)
-    ]
-    return sorted(found, key=lambda m: m.family != "classical")
-
-
-def fit_estimator(
-    estimator: BaseEstimator, X: Any, y: Any, validation_data: tuple[Any, Any] | None = None
-) -> BaseEstimator:
-    """Fit, passing the validation split to models that early-stop on it."""
-    accepts = "validation_data" in inspect.signature(estimator.fit).parameters
-    if validation_data is not None and accepts:
-        return estimator.fit(X, y, validation_data=validation_data)
-    return estimator.fit(X, y)

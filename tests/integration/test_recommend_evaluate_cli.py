@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dlvsml.cli import app
-from dlvsml.recommend.evaluate import STRATEGIES
+from dlvsml.recommender.evaluate import STRATEGIES
 from tests.conftest import SUITE_NAME
 
 

@@ -13,7 +13,7 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dlvsml.plan import plan_cells
+from dlvsml.run.plan import plan_cells
 from dlvsml.spec import load_spec
 from tests.conftest import dlvsml_exe, run_cli
 

@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 
-from dlvsml.models.registry import ModelContext
+from dlvsml.models import ModelContext
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dlvsml.data import cache as data_cache
 from dlvsml.data import load_dataset, loading
 from dlvsml.data.dataset import fingerprint_of
 
@@ -135,3 +136,41 @@ def test_cache_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     loading._memo.clear()
     assert load_dataset("builtin:iris").n_rows == 150
     assert not (tmp_path / ".cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [("off", None), (" OFF ", None), ("", "home"), ("~/elsewhere", "home/elsewhere")],
+)
+def test_one_resolver_for_every_cache(
+    setting: str, expected: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dataset cache, in-memory data and sentence embeddings all ask `cache_root`."""
+    from dlvsml._api import inputs
+    from dlvsml.models.neural import embedding_cache
+
+    monkeypatch.setenv("DLVSML_CACHE", setting)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if expected == "home":
+        expected = "home/.cache/dlvsml"
+    root = None if expected is None else tmp_path / expected
+    assert data_cache.cache_root() == root
+    assert data_cache.cache_dir() == (None if root is None else root / "datasets")
+    folder = embedding_cache._folder("all-MiniLM-L6-v2")
+    assert folder == (None if root is None else root / "embeddings" / "all-MiniLM-L6-v2")
+    written = inputs.api_cache_dir()  # in-memory data need a file even when the cache is off
+    if root is None:
+        assert written.is_dir() and not written.is_relative_to(tmp_path / "home")
+    else:
+        assert written == root
+
+
+def test_atomic_write_leaves_only_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "shard.npz"
+    data_cache.atomic_write(target, lambda tmp: np.savez(tmp, x=np.arange(3)))
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.npz"]
+    with np.load(target) as data:
+        assert data["x"].tolist() == [0, 1, 2]
+    with pytest.raises(ZeroDivisionError):
+        data_cache.atomic_write(tmp_path / "broken.json", lambda tmp: 1 / 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.npz"]

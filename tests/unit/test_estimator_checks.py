@@ -16,8 +16,9 @@ from dlvsml.models import ModelContext, ModelSpec, all_models
 
 # Budget settings shrunk for the checks, applied when a model's defaults name them.
 CHEAP_SETTINGS = {
-    "n_estimators": 50,
-    "early_stopping_rounds": 5,
+    "model__n_estimators": 50,
+    "model__estimator__n_estimators": 50,
+    "model__early_stopping_rounds": 5,
     "max_epochs": 2,
     "patience": 1,
     "n_blocks": 1,

@@ -48,14 +48,26 @@ def _texts(n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 DATA = {"tabular": _table, "image": _images, "text": _texts}
 # (modality, model, learner params that change from trial to trial)
 CASES = [
-    ("text", "linear", [{"C": 1.0}, {"C": 10.0}]),
-    ("image", "knn", [{"n_neighbors": 3}, {"n_neighbors": 7}]),
-    ("tabular", "xgboost", [{"learning_rate": 0.3}, {"learning_rate": 0.1}]),
-    ("tabular", "lightgbm", [{"num_leaves": 7}, {"num_leaves": 15}]),
-    ("text", "svm", [{"C": 1.0}, {"C": 3.0}]),
+    ("text", "linear", [{"model__C": 1.0}, {"model__C": 10.0}]),
+    ("image", "knn", [{"model__n_neighbors": 3}, {"model__n_neighbors": 7}]),
+    (
+        "tabular",
+        "xgboost",
+        [{"model__estimator__learning_rate": 0.3}, {"model__estimator__learning_rate": 0.1}],
+    ),
+    (
+        "tabular",
+        "lightgbm",
+        [{"model__estimator__num_leaves": 7}, {"model__estimator__num_leaves": 15}],
+    ),
+    ("text", "svm", [{"model__estimator__C": 1.0}, {"model__estimator__C": 3.0}]),
 ]
-FEATURES = {"image": {"image_features": "hog"}, "text": {"max_features": 500}}
-CHEAP = {"n_estimators": 30, "early_stopping_rounds": 5}
+FEATURES = {"image": {"features__kind": "hog"}, "text": {"features__max_features": 500}}
+CHEAP = {
+    "model__n_estimators": 30,
+    "model__estimator__n_estimators": 30,
+    "model__early_stopping_rounds": 5,
+}
 
 
 def _cell(modality: str):
@@ -106,9 +118,9 @@ def test_trials_predict_exactly_as_without_the_memo(modality, model, trials) -> 
 def test_different_featuriser_params_get_their_own_entry() -> None:
     cell = _cell("text")
     memo = FeatureMemo(max_bytes=64 << 20)
-    first, _ = _trial(memo, "linear", cell, {"max_features": 50})
-    other, _ = _trial(memo, "linear", cell, {"max_features": 100})
-    again, _ = _trial(memo, "linear", cell, {"max_features": 50, "C": 3.0})
+    first, _ = _trial(memo, "linear", cell, {"features__max_features": 50})
+    other, _ = _trial(memo, "linear", cell, {"features__max_features": 100})
+    again, _ = _trial(memo, "linear", cell, {"features__max_features": 50, "model__C": 3.0})
     assert (memo.misses, memo.hits, len(memo)) == (2, 1, 2)
     assert other["features"] is not first["features"]
     assert again["features"] is first["features"]  # fitted once, shared, not refitted
@@ -131,7 +143,7 @@ def test_no_featuriser_is_refitted_in_place_across_trials(monkeypatch) -> None:
 
         monkeypatch.setattr(featuriser, method, counting)
     memo = FeatureMemo(max_bytes=64 << 20)
-    built = [_build("knn", context, {"n_neighbors": k}) for k in (3, 5, 9)]
+    built = [_build("knn", context, {"model__n_neighbors": k}) for k in (3, 5, 9)]
     originals = [pipeline["features"] for pipeline in built]
     trials, seconds = [], []
     for pipeline in built:
@@ -150,7 +162,9 @@ def test_passthrough_steps_and_plain_estimators() -> None:
     X = X.reshape(len(X), -1).astype(float)
     memo = FeatureMemo(max_bytes=64 << 20)
     steps = [("skip", "passthrough"), ("none", None), ("scale", StandardScaler())]
-    model = get_model("linear").build({"C": 1.0}, ModelContext(modality="tabular", task="binary"))
+    model = get_model("linear").build(
+        {"model__C": 1.0}, ModelContext(modality="tabular", task="binary")
+    )
     learner = model.steps[-1][1]
     pipeline = memo.fit(ModelPipeline([*steps, ("model", learner)]), X, y, (X[:30], y[:30]))
     plain = ModelPipeline([*steps, ("model", learner)]).fit(X, y)
@@ -166,9 +180,13 @@ def test_passthrough_steps_and_plain_estimators() -> None:
 def test_the_memo_is_bounded_by_entries_and_bytes() -> None:
     cell = _cell("text")
     memo = FeatureMemo(max_bytes=64 << 20, max_entries=2)
-    pipelines = [_trial(memo, "linear", cell, {"max_features": n})[0] for n in (20, 40, 60)]
+    pipelines = [
+        _trial(memo, "linear", cell, {"features__max_features": n})[0] for n in (20, 40, 60)
+    ]
     assert len(memo) == 2 and memo.misses == 3
-    _trial(memo, "linear", cell, {"max_features": 20})  # dropped first (least recently used)
+    _trial(
+        memo, "linear", cell, {"features__max_features": 20}
+    )  # dropped first (least recently used)
     assert memo.misses == 4
     assert memo.featurised(pipelines[2], cell[3])[0] is pipelines[2]["model"]
     assert memo.featurised(pipelines[0], cell[3])[0] is pipelines[0]  # its entry went
@@ -202,8 +220,9 @@ def test_other_data_empties_the_memo() -> None:
 
 
 def test_a_tuning_study_is_the_same_with_and_without_the_memo(monkeypatch, tmp_path) -> None:
+    from dlvsml.records import CellData
     from dlvsml.spec import Budget
-    from dlvsml.tuning import CellData, tune
+    from dlvsml.tuning import tune
 
     context, X, y, X_val, y_val = _cell("text")
     outcomes = []

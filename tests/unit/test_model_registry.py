@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -78,6 +81,28 @@ def test_defaults_answer_every_search_space_question_and_build() -> None:
                 assert hasattr(model, "predict_proba"), where
 
 
+def _settings(estimator: BaseEstimator) -> dict[str, str]:
+    """Every leaf parameter of an estimator, nested ones included, as text."""
+    params = estimator.get_params(deep=True)
+    return {k: repr(v) for k, v in params.items() if k != "steps" and not hasattr(v, "fit")}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sampled_params_are_the_estimators_own_so_set_params_rebuilds_the_model(seed) -> None:
+    """A logged best configuration, set on a model built with the defaults, gives the model
+    that tuning built from it (sampled names are scikit-learn's ``step__param`` names)."""
+    for spec in all_models().values():
+        for context in _contexts(spec):
+            where = f"{spec.name} ({context.modality}, {context.task})"
+            sampler = optuna.samplers.RandomSampler(seed=seed)
+            trial = optuna.create_study(sampler=sampler).ask()
+            params = spec.search_space(trial, context)
+            tuned = spec.build(params, context)
+            rebuilt = spec.build(spec.defaults, context).set_params(**params)
+            assert _settings(rebuilt) == _settings(tuned), where
+            assert params == {k: tuned.get_params()[k] for k in params}, where
+
+
 def test_kernel_svm_refuses_large_cells() -> None:
     assert get_model("svm").max_train_size == 10_000
     assert get_model("linear").max_train_size is None
@@ -112,3 +137,30 @@ def test_models_command_lists_classical_models_as_json() -> None:
     assert listed["xgboost"]["modalities"] == ["image", "tabular", "text"]
     assert listed["knn"]["modalities"] == ["image", "tabular"]
     assert listed["svm"]["tasks"] == ["binary", "multiclass", "regression"]
+
+
+# Runs in a fresh interpreter: lists the models as `dlvsml models --json` does, validates the
+# quick spec's explicit names (nets among them), and prints the heavy libraries it imported.
+_LIST_AND_VALIDATE = """
+import contextlib, io, sys
+from dlvsml.cli import app
+from dlvsml.spec import load_spec
+with contextlib.redirect_stdout(io.StringIO()):
+    app(["models", "--json"], standalone_mode=False)
+spec = load_spec("experiments/quick.yaml")
+assert "mlp" in spec.models and "fasttext" in spec.models, spec.models
+print(sorted(name for name in ("torch", "mlflow") if name in sys.modules))
+"""
+
+
+def test_listing_and_validating_model_names_imports_no_torch() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", _LIST_AND_VALIDATE],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"imported: {result.stdout.strip()}"

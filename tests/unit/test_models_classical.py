@@ -134,10 +134,11 @@ def test_validation_data_stops_boosting_early(model_name: str) -> None:
     X_train, y_train, validation, _, _ = _split(X, noisy)
     spec = CLASSICAL[model_name]
     context = ModelContext(modality=modality, task=task, seed=0, n_threads=1, device="cpu")
-    params = {**spec.defaults, "n_estimators": 400, "learning_rate": 0.3}
+    booster = {"n_estimators": 400, "learning_rate": 0.3}
+    params = {**spec.defaults, **{f"model__estimator__{k}": v for k, v in booster.items()}}
     stopped = fit_estimator(spec.build(params, context), X_train, y_train, validation)
     full = fit_estimator(spec.build(params, context), X_train, y_train)
-    assert _trees_used(stopped) < 400 - params["early_stopping_rounds"] // 2
+    assert _trees_used(stopped) < 400 - params["model__early_stopping_rounds"] // 2
     assert _trees_used(full) == 400
 
 
@@ -178,6 +179,12 @@ def _small(data_name: str, n_rows: int = 240):
     return modality, task, X, y[rows]
 
 
+def _trees(spec, n_trees: int) -> dict[str, int]:
+    """The ensemble size setting, under whichever name the model's defaults use."""
+    names = ("model__n_estimators", "model__estimator__n_estimators")
+    return {name: n_trees for name in names if name in spec.defaults}
+
+
 SEARCH_CASES = [
     pytest.param(model, data, id=f"{model}-{data}")
     for model, spec in CLASSICAL.items()
@@ -199,14 +206,14 @@ def test_search_space_samples_buildable_params(model_name: str, data_name: str) 
     def objective(trial: optuna.Trial) -> float:
         params = spec.search_space(trial, context)
         assert set(params) <= set(spec.defaults), "defaults must name every searched parameter"
-        model = spec.build({**params, "n_estimators": 100}, context)
+        model = spec.build({**params, **_trees(spec, 100)}, context)
         fit_estimator(model, X_train, y_train, validation)
         return _score(task, y_test, model.predict(X_test))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
     if modality == "image":
-        study.enqueue_trial({"image_features": "hog"})
+        study.enqueue_trial({"features__kind": "hog"})
     study.optimize(objective, n_trials=3, catch=())
     assert len(study.trials) == 3
     assert all(np.isfinite(t.value) for t in study.trials)

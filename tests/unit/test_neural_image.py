@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
+from dlvsml.models import get_model
 from dlvsml.models.neural.image_nets import n_stages_for
-from dlvsml.models.registry import get_model
 from tests.unit.neural_data import SHARED_DATA, context, digits
 
 CHEAP = {"max_epochs": 6, "width": 16, "n_stages": 2}

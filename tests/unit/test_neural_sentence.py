@@ -9,8 +9,8 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from dlvsml.errors import ModelError
+from dlvsml.models import get_model
 from dlvsml.models.neural import embedding_cache
-from dlvsml.models.registry import get_model
 from tests.unit.neural_data import context, sms_spam
 
 

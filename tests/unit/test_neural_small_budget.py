@@ -15,8 +15,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import Tensor, nn
 
-from dlvsml.models.neural import ImageNet, TabularNet, TextNet
 from dlvsml.models.neural.estimator import effective_batch_size
+from dlvsml.models.neural.image import ImageNet
+from dlvsml.models.neural.tabular import TabularNet
+from dlvsml.models.neural.text import TextNet
 from dlvsml.models.neural.trainer import TensorData, TrainConfig, Trainer, batch_norms
 
 

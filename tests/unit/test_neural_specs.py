@@ -6,7 +6,7 @@ import optuna
 import pytest
 from sklearn.base import clone
 
-from dlvsml.models.registry import all_models, models_for
+from dlvsml.models import all_models, models_for
 from tests.unit.neural_data import context
 
 NEURAL = {

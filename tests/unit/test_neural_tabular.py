@@ -8,8 +8,8 @@ import pytest
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import balanced_accuracy_score, r2_score
 
+from dlvsml.models import get_model
 from dlvsml.models.neural.tabular_features import TabularFeatures
-from dlvsml.models.registry import get_model
 from tests.unit.neural_data import breast_cancer, context, diabetes
 
 CHEAP = {

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, r2_score
 
+from dlvsml.models import get_model
 from dlvsml.models.neural.text_features import OOV, PAD, Vocabulary, hashed_bigrams, tokenize
-from dlvsml.models.registry import get_model
 from tests.unit.neural_data import context, sms_spam
 
 

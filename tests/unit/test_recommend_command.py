@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from dlvsml.cli_recommend import recommend
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend.command import recommend
 
 app = typer.Typer()
 app.command("recommend")(recommend)
@@ -60,7 +60,7 @@ def test_flags_alone(args: list[str], verdict: str, decided_by: str) -> None:
         set(m) >= {"model", "trials", "seconds"} for m in payload["models"]
     )
     assert all(use["origin"] == "default" for use in payload["thresholds_used"].values())
-    assert payload["rules"] == "dlvsml/recommend/rules.yaml"
+    assert payload["rules"] == "dlvsml/recommender/rules.yaml"
 
 
 def test_the_panel_shows_verdict_models_and_reasons() -> None:
@@ -90,7 +90,7 @@ def test_a_bad_flag_value_names_the_fact_and_allowed_values() -> None:
 def test_a_users_rules_file_is_used(tmp_path: Path) -> None:
     import yaml
 
-    packaged = Path(__file__).resolve().parents[2] / "dlvsml" / "recommend" / "rules.yaml"
+    packaged = Path(__file__).resolve().parents[2] / "dlvsml" / "recommender" / "rules.yaml"
     raw = yaml.safe_load(packaged.read_text())
     raw["thresholds"]["dl_min_samples_tabular"] = 1000
     path = tmp_path / "team.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlvsml.recommend.conditions import UNKNOWN, ConditionError, parse_condition
+from dlvsml.recommender.conditions import UNKNOWN, ConditionError, parse_condition
 
 NAMES = ("modality", "gpu", "n_samples", "n_features", "small_data")
 

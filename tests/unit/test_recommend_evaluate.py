@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend.evaluate import agreement, evaluate, regret
+from dlvsml.recommender.evaluate import agreement, evaluate, regret
 from tests.unit.test_analysis_frame import synthetic_results
 
 SIZES = (100, 1000, 5000)

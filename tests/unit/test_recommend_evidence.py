@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from dlvsml.analysis import crossovers, tidy
-from dlvsml.recommend import make_facts, recommend
-from dlvsml.recommend.evidence import derive_evidence
+from dlvsml.recommender import make_facts, recommend
+from dlvsml.recommender.evidence import derive_evidence
 from tests.unit.test_analysis_frame import (
     classical_curve,
     crossing_pair,

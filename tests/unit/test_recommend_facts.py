@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend import Facts, facts_from_profile, make_facts, merge
+from dlvsml.recommender import Facts, facts_from_profile, make_facts, merge
 
 TABULAR_PROFILE = {
     "name": "toy",

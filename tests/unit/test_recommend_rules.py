@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from dlvsml.errors import DlvsmlError
-from dlvsml.recommend import load_rules, make_facts, recommend
-from dlvsml.recommend.rules import MODALITIES, VERDICTS, default_rules
+from dlvsml.recommender import load_rules, make_facts, recommend
+from dlvsml.recommender.rules import MODALITIES, VERDICTS, default_rules
 
 PACKAGED = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "dlvsml" / "recommend" / "rules.yaml").read_text()
+    (Path(__file__).resolve().parents[2] / "dlvsml" / "recommender" / "rules.yaml").read_text()
 )
 
 # Facts built to make each rule fire; every rule in rules.yaml must have a row here.

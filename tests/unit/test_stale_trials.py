@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings(
 DIES_IN_TRIAL = """
 import os, signal, sys
 import optuna
-from dlvsml.tuning import open_storage
+from dlvsml.stores import open_storage
 study = optuna.load_study(study_name="s", storage=open_storage(sys.argv[1]))
 trial = study.ask()  # a new trial, or the queued one when there is one
 print(trial.number, flush=True)

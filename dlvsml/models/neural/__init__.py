@@ -1,27 +1,6 @@
-"""Neural models (PyTorch) registered by name.
+"""Neural models (PyTorch) behind scikit-learn's API.
 
-Importing this package registers every net with the model registry (torch loads here, so the
-registry imports it lazily). The estimators are sklearn-compatible and take raw features.
+`specs` registers every net with the model registry without importing torch; the estimators
+(`tabular.TabularNet`, `image.ImageNet`, `text.TextNet`, `sentence.SentenceEmbeddingNet`, on
+`estimator.NeuralEstimator` and `trainer.Trainer`) load torch when imported.
 """
-
-from dlvsml.models.neural import image, sentence, tabular, text
-from dlvsml.models.neural.estimator import NeuralEstimator
-from dlvsml.models.neural.image import ImageNet
-from dlvsml.models.neural.sentence import SentenceEmbeddingNet
-from dlvsml.models.neural.tabular import TabularNet
-from dlvsml.models.neural.text import TextNet
-from dlvsml.models.neural.trainer import NonFiniteLossError, Trainer
-
-__all__ = [
-    "ImageNet",
-    "NeuralEstimator",
-    "NonFiniteLossError",
-    "SentenceEmbeddingNet",
-    "TabularNet",
-    "TextNet",
-    "Trainer",
-    "image",
-    "sentence",
-    "tabular",
-    "text",
-]

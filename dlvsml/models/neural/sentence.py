@@ -7,23 +7,15 @@ follows the tabular MLP (Grinsztajn 2022), shallower because the inputs are alre
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import optuna
 import torch
 from torch import Tensor, nn
 
-from dlvsml.models.neural.embedding_cache import (
-    DEFAULT_ENCODER,
-    embed_texts,
-    require_sentence_transformers,
-)
-from dlvsml.models.neural.estimator import NeuralEstimator, context_params
+from dlvsml.models.neural.embedding_cache import DEFAULT_ENCODER, embed_texts
+from dlvsml.models.neural.estimator import NeuralEstimator, check_texts
 from dlvsml.models.neural.tabular_nets import MLP
-from dlvsml.models.neural.text import check_texts
-from dlvsml.models.registry import ModelContext, ModelSpec, register
 
 
 class SentenceEmbeddingNet(NeuralEstimator):
@@ -32,42 +24,26 @@ class SentenceEmbeddingNet(NeuralEstimator):
     def __init__(
         self,
         encoder: str = DEFAULT_ENCODER,
-        task: str = "classification",
         n_blocks: int = 1,
         d_hidden: int = 256,
         dropout: float = 0.1,
-        lr: float = 1e-3,
         weight_decay: float = 1e-4,
         batch_size: int = 64,
         max_epochs: int = 50,
         patience: int = 8,
-        scheduler: str = "constant",
-        grad_clip: float | None = 1.0,
-        validation_fraction: float = 0.2,
-        random_state: int | None = 0,
-        device: str = "auto",
-        n_threads: int | None = None,
-        time_limit: float | None = None,
-        trial: Any = None,
+        **training: Any,
     ) -> None:
+        super().__init__(
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            **training,
+        )
         self.encoder = encoder
-        self.task = task
         self.n_blocks = n_blocks
         self.d_hidden = d_hidden
         self.dropout = dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.scheduler = scheduler
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.time_limit = time_limit
-        self.trial = trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -88,47 +64,3 @@ class SentenceEmbeddingNet(NeuralEstimator):
 
     def _build_module(self, n_outputs: int) -> nn.Module:
         return MLP(self.embedding_dim_, [], n_outputs, self.n_blocks, self.d_hidden, self.dropout)
-
-
-def _space(trial: optuna.Trial, ctx: ModelContext) -> dict[str, Any]:
-    return {
-        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True),
-        "n_blocks": trial.suggest_int("n_blocks", 0, 2),
-        "d_hidden": trial.suggest_categorical("d_hidden", [128, 256, 512]),
-        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-        "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128]),
-        "max_epochs": trial.suggest_int("max_epochs", 20, 60, step=10),
-    }
-
-
-_DEFAULTS = {
-    "encoder": DEFAULT_ENCODER,
-    "n_blocks": 1,
-    "d_hidden": 256,
-    "dropout": 0.1,
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "batch_size": 64,
-    "max_epochs": 50,
-    "patience": 8,
-}
-
-
-def _build(params: Mapping[str, Any], ctx: ModelContext) -> SentenceEmbeddingNet:
-    require_sentence_transformers()
-    return SentenceEmbeddingNet(**{**_DEFAULTS, **params, **context_params(ctx)})
-
-
-register(
-    ModelSpec(
-        name="sentence_embeddings",
-        family="neural",
-        modalities=frozenset({"text"}),
-        tasks=frozenset({"binary", "multiclass", "regression"}),
-        search_space=_space,
-        build=_build,
-        defaults=_DEFAULTS,
-        description="frozen all-MiniLM-L6-v2 sentence embeddings + a trained MLP head (transfer)",
-    )
-)
