@@ -21,6 +21,7 @@ import optuna
 from dlvsml.errors import TrackingError
 from dlvsml.spec import ExperimentSpec
 from dlvsml.sqlite import use_wal
+from dlvsml.stale_trials import OwnedTrialsStorage
 
 # A running trial records a heartbeat this often; one silent for GRACE_SECONDS is stale (its
 # worker died): it is failed and retried once.
@@ -63,7 +64,7 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     engine_kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None
     with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
         warnings.simplefilter("ignore")
-        return optuna.storages.RDBStorage(
+        return OwnedTrialsStorage(
             url,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=HEARTBEAT_SECONDS,

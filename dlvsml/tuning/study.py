@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,12 +46,12 @@ from dlvsml.metrics import direction
 from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.records import CellData, TrialRecord
 from dlvsml.spec import Budget
+from dlvsml.stale_trials import OthersWait, fail_dead_trials
 from dlvsml.stores import open_storage
 from dlvsml.tuning.budget import COUNTED, TAKEN, Balance, Ledger
 from dlvsml.tuning.objective import Objective, TrialFailed
 from dlvsml.tuning.pruners import PRUNERS
 
-_POLL_SECONDS = 1.0  # how often a worker looks whether the others' trials have finished
 _ENQUEUED = "fixed_params"  # system attribute of an enqueued trial (the defaults, or a retry)
 
 
@@ -109,7 +107,7 @@ def tune(
         direction=direction(metric),
         load_if_exists=True,
     )
-    _fail_stale(study)
+    fail_dead_trials(study)
     if worker == 0 and continues and not study.get_trials(deepcopy=False):
         _reuse(study, continues, storage)
     ledger = Ledger(budget)
@@ -132,9 +130,9 @@ def _run_trials(
 ) -> None:
     """Attempt this worker's share of the budget; then, while other workers' trials run, wait
     (one may be the best) and run the retries of trials whose worker died (they turn up as
-    WAITING once the dead trial's heartbeat goes stale)."""
+    WAITING once the dead trial is recognised, see `dlvsml.stale_trials`)."""
+    others = OthersWait(study.study_name)
     while True:
-        _fail_stale(study)
         balance = ledger.read(study)
         retries = balance.in_state(TrialState.WAITING)
         if not balance.exhausted and (retries or not ledger.attempts_spent):
@@ -142,9 +140,8 @@ def _run_trials(
                 objective, timeout=balance.seconds_left, catch=(TrialFailed,), callbacks=callbacks
             )
             continue
-        if not balance.in_state(TrialState.RUNNING):
+        if not others.others_running(study):
             return
-        time.sleep(_POLL_SECONDS)
 
 
 def _defaults_missing(balance: Balance) -> bool:
@@ -168,13 +165,6 @@ def _reuse(study: optuna.Study, source_name: str, storage: str) -> None:
             twin.user_attrs = {**trial.user_attrs, "reused_from": source_name}
             copies.append(twin)
     study.add_trials(copies)
-
-
-def _fail_stale(study: optuna.Study) -> None:
-    """Fail (and enqueue a retry of) running trials whose worker stopped sending heartbeats."""
-    with warnings.catch_warnings(category=optuna.exceptions.ExperimentalWarning):
-        warnings.simplefilter("ignore")
-        optuna.storages.fail_stale_trials(study)
 
 
 def _sampler_seed(seed: int, worker: int) -> int:

@@ -99,7 +99,8 @@ def test_tune_worker_names_an_unknown_cell_in_one_line(tmp_path: Path) -> None:
 CHILDREN = """
 import atexit, multiprocessing, os, sys
 from concurrent.futures import ProcessPoolExecutor
-from dlvsml.run.executors.local import _event_queue, _start_child
+from dlvsml.run.executors.local import _event_queue
+from dlvsml.lifetime import start_child as _start_child
 
 # Registered on import, in the parent and in each spawned child before its initializer: a child
 # that skips the interpreter's teardown never runs it.

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from dlvsml.errors import DlvsmlError, SpecError, TrackingError
+from dlvsml.lifetime import tie_descendants
 from dlvsml.records import Cell, CellResult
 from dlvsml.run.cell import Reporter, run_cell
 from dlvsml.run.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
@@ -116,6 +117,7 @@ def _connect(ray: Any, address: str | None) -> bool:
         return True
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token written to the home folder
     ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+    tie_descendants()  # Ray's agents outlive a SIGKILLed driver otherwise
     return True
 
 
