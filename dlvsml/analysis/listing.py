@@ -132,7 +132,6 @@ def result_columns(frame: pd.DataFrame, width: int) -> list[Column]:
     ]
     optional = [
         Column("seed", "seed", "int"),
-        Column("budget", "budget"),
         Column("status", "status"),
         Column("no_signal", "no signal", "flag"),
         Column("budget_bound", "bound", "flag"),
@@ -142,6 +141,8 @@ def result_columns(frame: pd.DataFrame, width: int) -> list[Column]:
         Column("validation_score", "valid", "score"),
         Column("best_params", "best params", "params"),
     ]
+    if "budget" in frame and frame["budget"].nunique() > 1:  # part of a cell's identity then
+        always.insert(2, Column("budget", "budget"))
     chosen = [column for column in always if column.name in frame]
     for column in optional:
         if column.name in frame and table_width(frame, [*chosen, column]) <= width:

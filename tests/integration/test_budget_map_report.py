@@ -44,7 +44,7 @@ def test_results_show_each_budget_and_its_flags(suite: Path) -> None:
     assert all(row["run_name"].endswith("/" + row["budget"]) for row in rows)
     assert all(isinstance(row["budget_bound"], bool) for row in rows)
     table = _cli(suite, "results", "spec.yaml")
-    assert "budget_bound" in table.stdout and "2t-6s" in table.stdout
+    assert "bound" in table.stdout and "2t-6s" in table.stdout
 
 
 def test_report_json_has_the_size_by_budget_map(suite: Path) -> None:

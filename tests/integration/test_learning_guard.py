@@ -67,7 +67,7 @@ def test_random_target_is_flagged_and_real_target_is_not(guarded_suite: Path) ->
     assert np.allclose(frame["dummy_validation_score"], 0.5)
     wide = {"MLFLOW_TRACKING_URI": "", "COLUMNS": "250"}
     table = run_cli("results", "spec.yaml", cwd=guarded_suite, env=wide)
-    assert "no_signal" in table.stdout
+    assert "no signal" in table.stdout
 
 
 @pytest.mark.slow

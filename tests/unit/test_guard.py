@@ -43,3 +43,11 @@ def test_unlearned_pairs_need_every_cell_flagged() -> None:
     )
     pairs = unlearned_pairs(frame)
     assert list(zip(pairs["dataset"], pairs["train_size"], strict=True)) == [("a", 100)]
+
+
+def test_the_permutation_test_is_asked_only_where_it_can_reject() -> None:
+    from dlvsml.guard import decidable
+
+    assert not decidable(np.array([0, 0, 0, 0, 1, 1]), "binary", 0.05)  # 15 orders: p >= 1/15
+    assert decidable(np.array([0, 1] * 6), "binary", 0.005)  # 924 orders
+    assert decidable(np.arange(6.0), "regression", 0.005)  # 720 orders
