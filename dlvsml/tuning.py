@@ -45,6 +45,7 @@ from dlvsml.faults import fault_point
 from dlvsml.metrics import direction, predict, score
 from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.models.pipeline import FeatureMemo
+from dlvsml.models.time_budget import BudgetExceeded, Clock, fit_clock, training_end
 from dlvsml.spec import Budget, ExperimentSpec
 from dlvsml.sqlite import use_wal
 
@@ -60,6 +61,8 @@ _TAKEN = (*_COUNTED, TrialState.RUNNING)
 GRACE_SECONDS = int(os.environ.get("DLVSML_TRIAL_GRACE_SECONDS", "60"))
 HEARTBEAT_SECONDS = max(1, min(10, GRACE_SECONDS // 3))
 _POLL_SECONDS = 1.0  # how often a worker looks whether the others' trials have finished
+# A trial is not started with less than this share of the budget's seconds left.
+MIN_TRIAL_SHARE = 0.05
 _RETRY_OF = "failed_trial"  # system attribute Optuna gives the retry of a stale trial
 _ENQUEUED = "fixed_params"  # system attribute of an enqueued trial (the defaults, or a retry)
 
@@ -140,6 +143,9 @@ class TrialRecord:
     value: float | None
     seconds: float | None
     reason: str | None = None
+    # How the trial's model ended training (`dlvsml.models.time_budget.training_end`).
+    stopped_by: str | None = None
+    n_iter_done: int | None = None
 
 
 @dataclass
@@ -153,6 +159,7 @@ class TuningOutcome:
     tuning_seconds: float
     trials: list[TrialRecord]
     metric: str
+    fit_cpu_seconds: float = 0.0  # process CPU seconds of the best model's fit and scoring
 
 
 def storage_url(spec: ExperimentSpec) -> str:
@@ -273,7 +280,8 @@ def _run_trials(
     while True:
         _fail_stale(study)
         retries = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        if _budget_left(study, budget) and (retries or not attempts.spent):
+        left = _budget_left(study, budget) and not objective.time_is_up()
+        if left and (retries or not attempts.spent):
             study.optimize(
                 objective,
                 timeout=_seconds_left(study, budget),
@@ -322,9 +330,12 @@ class _Objective:
     ) -> None:
         self.model, self.context, self.data, self.metric = model, context, data, metric
         self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.budget_seconds = seconds
+        self.refused = False  # a model refused the time left (`BudgetExceeded`)
         self.max_trials = None if budget is None else budget.trials
         self.maximise = direction(metric) == "maximize"
-        self.best: tuple[int, float, Any, float] | None = None  # number, score, model, seconds
+        # number, score, model, fit seconds, CPU seconds
+        self.best: tuple[int, float, Any, float, float] | None = None
         self.features = FeatureMemo()  # featurisers fitted on this cell's data, by parameters
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -341,19 +352,51 @@ class _Objective:
         error: Exception | None = None
         for _ in range(2):
             try:
-                estimator, fit_seconds, value = self.fit_and_score(params, context)
+                with fit_clock(self._time_left(), len(self.data.y_val)) as clock:
+                    cpu = time.process_time()
+                    estimator, fit_seconds, value = self.fit_and_score(params, context)
+                    cpu = time.process_time() - cpu
                 break
             except optuna.TrialPruned:
                 raise
+            except BudgetExceeded as exc:  # no model fits the time left: the study is over
+                trial.set_user_attr("longest_step_seconds", clock.longest_step)
+                self.refused = True
+                trial.study.stop()
+                raise _failed(trial, exc) from exc
             except Exception as exc:  # any model failure: retried once, then recorded
                 error = exc
         else:
             raise _failed(trial, error) from error
         fault_point("trial_fitted")
         trial.set_user_attr("fit_seconds", fit_seconds)
+        self._account(trial, estimator, clock, cpu)
         if self.best is None or self._better(value, self.best[1]):
-            self.best = (trial.number, value, estimator, fit_seconds)
+            self.best = (trial.number, value, estimator, fit_seconds, cpu)
         return value
+
+    def _account(self, trial: optuna.Trial, estimator: Any, clock: Clock, cpu: float) -> None:
+        """Record how the trial's training ended and what it cost; cached featurisation's
+        charged seconds count toward the cell's budget like seconds spent."""
+        stopped_by, n_iter_done = training_end(estimator)
+        trial.set_user_attr("stopped_by", stopped_by)
+        trial.set_user_attr("n_iter_done", n_iter_done)
+        trial.set_user_attr("cpu_seconds", cpu)
+        trial.set_user_attr("charged_seconds", clock.charged)
+        trial.set_user_attr("longest_step_seconds", clock.longest_step)
+        if self.deadline is not None:
+            self.deadline -= clock.charged
+        if self.time_is_up():
+            trial.study.stop()
+
+    def time_is_up(self) -> bool:
+        """Whether a model refused the time left, or too little is left for another trial
+        (`MIN_TRIAL_SHARE` of the budget: a trial takes at least one round or epoch)."""
+        if self.refused:
+            return True
+        if self.deadline is None or not self.budget_seconds:
+            return False
+        return self.deadline - time.monotonic() < MIN_TRIAL_SHARE * self.budget_seconds
 
     def fit_and_score(
         self, params: Mapping[str, Any], context: ModelContext
@@ -383,7 +426,8 @@ class _Objective:
         return value > than if self.maximise else value < than
 
     def _time_left(self) -> float | None:
-        return None if self.deadline is None else max(1.0, self.deadline - time.monotonic())
+        # A trial started with little time left still gets to fit one step (round, epoch).
+        return None if self.deadline is None else max(0.01, self.deadline - time.monotonic())
 
 
 def _failed(trial: optuna.Trial, error: Exception) -> TrialFailed:
@@ -400,10 +444,12 @@ def _outcome(study: optuna.Study, objective: _Objective, metric: str) -> TuningO
         raise TuningFailed(f"no trial completed ({reasons})", records)
     best = study.best_trial
     if objective.best is not None and objective.best[0] == best.number:
-        _, value, estimator, fit_seconds = objective.best
+        _, value, estimator, fit_seconds, fit_cpu_seconds = objective.best
     else:  # the best trial ran before an interruption: refit it from its params
         params = objective.model.search_space(FixedTrial(best.params), objective.context)
+        fit_cpu_seconds = time.process_time()
         estimator, fit_seconds, value = objective.fit_and_score(params, objective.context)
+        fit_cpu_seconds = time.process_time() - fit_cpu_seconds
     return TuningOutcome(
         estimator=estimator,
         params=best.user_attrs.get("params", dict(best.params)),
@@ -412,6 +458,7 @@ def _outcome(study: optuna.Study, objective: _Objective, metric: str) -> TuningO
         tuning_seconds=sum(r.seconds or 0.0 for r in records),
         trials=records,
         metric=metric,
+        fit_cpu_seconds=fit_cpu_seconds,
     )
 
 
@@ -424,6 +471,8 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         value=trial.value if trial.state == TrialState.COMPLETE else None,
         seconds=seconds,
         reason=trial.user_attrs.get("fail_reason"),
+        stopped_by=trial.user_attrs.get("stopped_by"),
+        n_iter_done=trial.user_attrs.get("n_iter_done"),
     )
 
 
@@ -441,8 +490,8 @@ def _budget_left(study: optuna.Study, budget: Budget) -> bool:
 def _seconds_left(study: optuna.Study, budget: Budget) -> float | None:
     if budget.seconds is None:
         return None
-    spent = sum(
-        t.duration.total_seconds()
+    spent = sum(  # cached featurisation counts at its cold cost (`time_budget.Clock.charge`)
+        t.duration.total_seconds() + t.user_attrs.get("charged_seconds", 0.0)
         for t in study.get_trials(deepcopy=False, states=_COUNTED)
         if t.duration is not None
     )
