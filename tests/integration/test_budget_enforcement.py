@@ -1,10 +1,12 @@
 """Every model family keeps to a 3-second budget on data it would need far longer for, and
 still returns a model better than the dummy (issue 15's acceptance).
 
-Each cell is a real one (shared data, real Optuna storage, `run_cell`). Its tuning wall time may
-exceed the budget by 20 % plus the longest step that cannot be cut (a boosting round, an epoch, a
-chunk of trees, a solver fit), which each trial records. Unchecked, on a quiet 2-core machine,
-each of these cells takes well past 3 s (see the test's cases for sizes).
+Each cell is a real one (shared data, real Optuna storage, `run_cell`). Its trials' seconds (what
+the budget governs) may exceed the budget by 20 % plus the longest step that cannot be cut (a
+boosting round, an epoch, a chunk of trees, a solver fit), which each trial records. The tuning
+wall time adds the study's own storage work; on a machine loaded 10x past its cores that alone
+took 2-6 s, so it is reported in the message, not asserted. Unchecked, each of these cells takes
+well past 3 s on a quiet 2-core machine.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ def test_a_cell_keeps_to_its_budget_and_beats_the_dummy(
     result, trials = _cell(model, uri, size, shared_data, tmp_path, monkeypatch)
     assert result.status == "finished", result.reason
     step = max(t.user_attrs.get("longest_step_seconds", 0.0) for t in trials)
+    seconds = _seconds(trials)
     wall = result.measurements["tuning_wall_seconds"]
-    assert wall <= BUDGET_SECONDS * 1.2 + step, (wall, step, [t.duration for t in trials])
+    assert seconds <= BUDGET_SECONDS * 1.2 + step, (seconds, step, wall)
     assert result.test_metrics["balanced_accuracy"] > 1 / classes + 0.05
     assert {t.stopped_by for t in result.trials if t.state == "COMPLETE"} <= {
         "converged",
@@ -89,6 +92,10 @@ def test_sentence_embeddings_that_cannot_fit_the_budget_are_refused_with_the_rea
     assert result.status == "failed"
     assert "BudgetExceeded: embedding" in result.reason
     assert "raise budget.seconds or use a smaller train size" in result.reason
-    seconds = sum(t.duration.total_seconds() for t in trials if t.duration is not None)
     step = max(t.user_attrs.get("longest_step_seconds", 0.0) for t in trials)
-    assert seconds <= BUDGET_SECONDS * 1.2 + step * len(trials)
+    assert len(trials) == 1  # the refusal ended the study
+    assert _seconds(trials) <= BUDGET_SECONDS * 1.2 + step
+
+
+def _seconds(trials: list[optuna.trial.FrozenTrial]) -> float:
+    return sum(t.duration.total_seconds() for t in trials if t.duration is not None)
