@@ -62,7 +62,9 @@ def test_a_booster_stops_adding_rounds_when_time_is_up_and_keeps_what_it_trained
     cut, score = _fit(name, SPENT)
     assert training_end(cut) == ("clock", 1)
     assert score > 0.3  # one round of ten classes' trees, well above chance (0.1)
-    free, _ = _fit(name, None, {"model__early_stopping_rounds": 5, "model__estimator__learning_rate": 0.3})
+    free, _ = _fit(
+        name, None, {"model__early_stopping_rounds": 5, "model__estimator__learning_rate": 0.3}
+    )
     stopped_by, rounds = training_end(free)
     assert stopped_by == "converged" and 5 < rounds < 1000  # early stopping ended it
 
