@@ -279,12 +279,16 @@ TRIAL_CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
 def _trials(name: str, model: str, features: dict, learners: list[dict], data) -> None:
     """``TRIALS`` tuning trials through `dlvsml.tuning`'s objective: build, fit, score."""
     from dlvsml.models import ModelContext, get_model
-    from dlvsml.tuning import CellData, _Objective
+    from dlvsml.records import CellData
+    from dlvsml.spec import Budget
+    from dlvsml.tuning.budget import Ledger
+    from dlvsml.tuning.objective import Objective
 
     ds, X, y, X_val, y_val = data
     context = ModelContext.for_dataset(ds, train_size=len(y))
     metric = "rmse" if ds.task == "regression" else "accuracy"
-    objective = _Objective(get_model(model), context, CellData(X, y, X_val, y_val), metric, None)
+    data = CellData(X, y, X_val, y_val)
+    objective = Objective(get_model(model), context, data, metric, Ledger(Budget()), None)
     for params in learners[:TRIALS]:
         objective.fit_and_score({**features, **params}, context)
 

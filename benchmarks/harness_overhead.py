@@ -63,11 +63,13 @@ def cell_rows(spec) -> Rows:
     """The rows dlvsml's cell fits, validates and tests on, so both sides do the same work (the
     same rows give the same number of boosting rounds); computed before any clock starts."""
     from dlvsml.data import load_dataset
-    from dlvsml.plan import cell_indices, plan_cells
+    from dlvsml.data.splits import cell_rows as rows_of
+    from dlvsml.run.plan import plan_cells
 
     cell = plan_cells(spec).cells[0]
-    indices = cell_indices(load_dataset(cell.dataset_uri), spec, cell)
-    return indices.train, indices.validation, indices.test
+    dataset = load_dataset(cell.dataset_uri)
+    rows = rows_of(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
+    return rows.train, rows.validation, rows.test
 
 
 # --- XGBoost on adult ---------------------------------------------------------------------
@@ -169,8 +171,8 @@ class DlvsmlCell:
 
     def prepare(self) -> None:
         from dlvsml.spec import ExperimentSpec
+        from dlvsml.stores import open_storage
         from dlvsml.tracking import Tracker
-        from dlvsml.tuning import open_storage
 
         self.calls += 1
         name = f"overhead-{self.model}-{self.calls}"
@@ -190,7 +192,7 @@ class DlvsmlCell:
         Tracker(name, tracking)
 
     def __call__(self) -> None:
-        from dlvsml.runner import run_spec
+        from dlvsml.run.suite import run_spec
 
         summary = run_spec(self.spec, progress=False)
         if summary.failed or len(summary.finished) != 1:
@@ -226,7 +228,7 @@ def _timed(cell: DlvsmlCell, direct, repeats: int) -> tuple[list[float], list[fl
 
 def run(repeats: int) -> Result:
     from dlvsml.data import load_dataset
-    from dlvsml.resources import threads_per_worker
+    from dlvsml.run.resources import threads_per_worker
 
     threads = threads_per_worker(1)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -68,7 +68,7 @@ _MEASURES = (
 
 
 def run(repeats: int) -> Result:
-    from dlvsml.plan import plan_cells
+    from dlvsml.run.plan import plan_cells
     from dlvsml.spec import load_spec
 
     spec = load_spec(SPEC)
@@ -106,11 +106,11 @@ def run(repeats: int) -> Result:
         "other work shares the cores (spinning threads then starve the working ones) and costs "
         "when the machine is otherwise idle. With 2 workers each cell has one thread, so no "
         "OpenMP thread waits and the policy does not matter.",
-        "Start-up rows: `import dlvsml.cli, dlvsml.runner` in a new interpreter; `dlvsml run` on a "
-        "store where every cell is finished (imports, planning, opening the stores, the resume "
-        "query; runner s is `wall_seconds`); creating new MLflow and Optuna SQLite stores, timed "
-        "after the imports (runner s column); and what a spawned worker imports before its first "
-        "cell computes (the executor and the model registry, which loads torch).",
+        "Start-up rows: `import dlvsml.cli, dlvsml.run.suite` in a new interpreter; `dlvsml run` "
+        "on a store where every cell is finished (imports, planning, opening the stores, the "
+        "resume query; runner s is `wall_seconds`); creating new MLflow and Optuna SQLite "
+        "stores, timed after the imports (runner s column); and what a spawned worker imports "
+        "before its first cell computes (the executor and the model registry, which loads torch).",
         f"Cell order (2 workers, simulated from the measured cell durations): plan order "
         f"{order['plan_order_s']:.1f} s, longest first {order['longest_first_s']:.1f} s, lower "
         f"bound {order['lower_bound_s']:.1f} s. Reordering cells cannot save more than the gap "
@@ -242,7 +242,7 @@ def _fixed_costs(repeats: int, finished_store: Path | None, scratch: Path) -> li
     """Start-up costs, each in new processes, repeated round-robin."""
     imports, nothing, stores, worker = [], [], [], []
     for index in range(max(1, repeats)):
-        imports.append(_timed([sys.executable, "-c", "import dlvsml.cli, dlvsml.runner"]))
+        imports.append(_timed([sys.executable, "-c", "import dlvsml.cli, dlvsml.run.suite"]))
         if finished_store is not None:
             start = time.perf_counter()
             done = subprocess.run(
@@ -287,7 +287,7 @@ def _fixed_costs(repeats: int, finished_store: Path | None, scratch: Path) -> li
 _NEW_STORES = """
 import time
 from dlvsml.tracking import Tracker
-from dlvsml.tuning import open_storage
+from dlvsml.stores import open_storage
 start = time.perf_counter()
 Tracker("quick", "sqlite:///mlflow.db").finished_cell_keys()
 open_storage("sqlite:///optuna.db")
@@ -295,7 +295,7 @@ print(time.perf_counter() - start)
 """
 # What a spawned worker loads before its first cell computes (torch comes with the registry).
 _WORKER_IMPORTS = (
-    "import dlvsml.executors.local; from dlvsml.models import all_models; all_models()"
+    "import dlvsml.run.executors.local; from dlvsml.models import all_models; all_models()"
 )
 
 

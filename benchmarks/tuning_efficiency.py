@@ -49,12 +49,12 @@ if __package__ in (None, ""):  # run as a script: make the `benchmarks` package 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import SHARED_DATA, Result, cli, clocks, median
-from dlvsml import tuning
+from dlvsml import records, stores, tuning
 from dlvsml.data import load_dataset, train_validation_split
 from dlvsml.data.dataset import Dataset
 from dlvsml.metrics import direction, resolve_metric
 from dlvsml.models import ModelContext, get_model
-from dlvsml.resources import limit_threads
+from dlvsml.run.resources import limit_threads
 from dlvsml.spec import Budget
 
 N_THREADS = 1  # one intra-op thread per fit, as a cell on a busy 2-core machine gets
@@ -166,8 +166,8 @@ def load(workload: Workload) -> Dataset:
         return load_dataset(workload.fallback)
 
 
-def cell(dataset: Dataset, rows: int, seed: int) -> tuple[ModelContext, tuning.CellData]:
-    """A cell as `dlvsml.execute` builds one: a seeded subsample, split train/validation."""
+def cell(dataset: Dataset, rows: int, seed: int) -> tuple[ModelContext, records.CellData]:
+    """A cell as `dlvsml.run.cell` slices one: a seeded subsample, split train/validation."""
     rng = np.random.default_rng(seed)
     subsample = np.sort(rng.permutation(dataset.n_rows)[: min(rows, dataset.n_rows)])
     train_pos, val_pos = train_validation_split(
@@ -182,7 +182,7 @@ def cell(dataset: Dataset, rows: int, seed: int) -> tuple[ModelContext, tuning.C
         n_threads=N_THREADS,
         train_size=len(train_pos),
     )
-    return context, tuning.CellData(X_train, y_train, X_val, y_val)
+    return context, records.CellData(X_train, y_train, X_val, y_val)
 
 
 def run_study(
@@ -215,7 +215,7 @@ def run_study(
             on_trial=on_trial,
         )
     wall, cpu = clocks()
-    study = optuna.load_study(study_name=name, storage=tuning.open_storage(storage))
+    study = optuna.load_study(study_name=name, storage=stores.open_storage(storage))
     traces = [
         TrialTrace(
             number=t.number,
@@ -347,7 +347,7 @@ def decision_cost(repeats: int, completed: int = 10, epochs: int = 40) -> dict[s
         warnings.catch_warnings(),  # "heartbeat is meant for Study.optimize": ask/tell here
     ):
         warnings.simplefilter("ignore", UserWarning)
-        storage = tuning.open_storage(f"sqlite:///{Path(folder) / 'optuna.db'}")
+        storage = stores.open_storage(f"sqlite:///{Path(folder) / 'optuna.db'}")
         for repeat in range(max(3, repeats)):
             for variant, factory in factories.items():
                 study = optuna.create_study(
@@ -389,7 +389,7 @@ def run(repeats: int) -> Result:
     replays: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dlvsml-tuning-efficiency-") as folder:
         storage = f"sqlite:///{Path(folder) / 'optuna.db'}"
-        tuning.open_storage(storage)  # creates the tables, outside the first study's clocks
+        stores.open_storage(storage)  # creates the tables, outside the first study's clocks
         for workload in WORKLOADS:
             dataset = load(workload)
             label = workload.label(dataset)

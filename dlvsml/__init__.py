@@ -10,6 +10,23 @@ The notebook API (imported on first use, so ``import dlvsml`` stays fast):
 
 ``dlvsml.compare(data, target, ...)`` tunes and tests classical and neural models at several
 train sizes and returns a `Comparison` (leaderboard, learning curves, crossover, report).
+
+Layers, bottom to top (``tests/unit/test_layering.py`` enforces them): a module imports its own
+layer and the layers below, never one above, and no import cycle exists.
+
+1. foundations: ``errors``, ``faults``, ``sqlite``, ``records`` (cells, trials and results as
+   plain data), ``metrics``, ``guard`` (did a model beat the dummy), ``cell_plots``, ``lifetime``,
+   ``stale_trials``;
+2. ``data``: sources, datasets, splits, profiles, caches;
+3. ``models``: the registry (a leaf), the families, the catalogue that looks them up;
+4. ``spec``: experiment specs (validates model names through the catalogue);
+5. ``stores`` (Optuna storage), ``tuning`` (a study per cell), ``tracking`` (the one door to
+   MLflow: records in, results frames out);
+6. ``run``: planning cells, running one cell, executors, a suite, progress;
+7. ``analysis``: pure functions over results frames, and the report;
+8. ``recommender``: facts, rules, evidence from analysis, advice;
+9. ``_api`` (the notebook API) and ``dashboard``;
+10. ``cli`` and this package's lazy top level.
 """
 
 from __future__ import annotations

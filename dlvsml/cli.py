@@ -6,9 +6,10 @@ A `DlvsmlError` prints as one line on stderr and exits 2; any other exception is
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +23,9 @@ except ImportError:  # pragma: no cover
 
 from dlvsml import __version__
 from dlvsml.errors import DlvsmlError
+
+if TYPE_CHECKING:
+    from dlvsml.run.suite import RunSummary
 
 app = typer.Typer(
     name="dlvsml",
@@ -93,26 +97,52 @@ def datasets_list(as_json: JsonFlag = False) -> None:
 
 @datasets_app.command("show")
 def datasets_show(uri: UriArg, as_json: JsonFlag = False) -> None:
-    """Load a dataset and show what dlvsml sees: modality, task, size, classes, fingerprint."""
-    from dlvsml.data import load_dataset
+    """Load a dataset and show what dlvsml sees: modality, task, size, classes, fingerprint,
+    each column's role, and the decisions taken (dropped columns, the target's task)."""
+    from dlvsml.data import column_table, load_dataset
 
-    summary = load_dataset(uri).summary()
+    dataset = load_dataset(uri)
+    summary = {**dataset.summary(), "columns": column_table(dataset)}
     if as_json:
         _print_json(summary)
         return
-    _print_mapping(summary, title=summary["name"])
+    _print_mapping(
+        {k: v for k, v in summary.items() if k not in ("roles", "notes", "columns")},
+        title=summary["name"],
+    )
+    _print_columns(summary["columns"], summary["notes"])
 
 
 @app.command()
 def profile(uri: UriArg, as_json: JsonFlag = False) -> None:
-    """Profile a dataset: the meta-features the recommender reasons with."""
-    from dlvsml.data import load_dataset, profile_dataset
+    """Profile a dataset: the meta-features the recommender reasons with, and its columns."""
+    from dlvsml.data import column_table, load_dataset, profile_dataset
 
-    facts = profile_dataset(load_dataset(uri))
+    dataset = load_dataset(uri)
+    facts = profile_dataset(dataset)
+    columns = column_table(dataset)
     if as_json:
-        _print_json(facts)
+        _print_json({**facts, "columns": columns, "notes": list(dataset.notes)})
         return
     _print_mapping(facts, title=f"profile of {uri}")
+    _print_columns(columns, list(dataset.notes))
+
+
+def _print_columns(columns: list[dict[str, Any]], notes: list[str]) -> None:
+    """A table's columns and roles (see `dlvsml.data.roles` for the rules), then the notes."""
+    if columns:
+        table = Table("column", "role", "dtype", "missing", "distinct", title="columns")
+        for row in columns:
+            table.add_row(
+                escape(row["column"]),
+                row["role"],
+                row["dtype"],
+                f"{row['missing_share']:.1%}",
+                str(row["n_distinct"]),
+            )
+        console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -164,10 +194,16 @@ def run(
     ] = None,
     optuna_storage: StorageOption = None,
     as_json: JsonFlag = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and a time estimate; run nothing.")
+    ] = False,
 ) -> None:
     """Run a spec's cells (tuned, tested, logged to MLflow); re-run to resume where it stopped."""
-    from dlvsml.executors import ExecutorOptions
-    from dlvsml.runner import run_spec
+    if dry_run:
+        _dry_run(_load_spec(spec_path, optuna_storage), workers, as_json)
+        return
+    from dlvsml.run.executors import ExecutorOptions
+    from dlvsml.run.suite import run_spec
 
     options = ExecutorOptions(
         address=address, cpus_per_cell=cpus_per_cell, gpus_per_neural_cell=gpus_per_neural_cell
@@ -182,6 +218,11 @@ def run(
     if as_json:
         _print_json(summary.to_dict())
         return
+    _show_run_summary(summary, spec_path)
+
+
+def _show_run_summary(summary: RunSummary, spec_path: Path) -> None:
+    """`dlvsml run`'s table, its failures, and where to look next."""
     table = Table("cells", "count", title=f"dlvsml run {summary.spec}", show_header=False)
     table.add_row("planned", str(summary.planned))
     table.add_row("already finished (skipped)", str(summary.already_done))
@@ -190,11 +231,72 @@ def run(
     table.add_row("not run (model refuses size)", str(len(summary.skipped)))
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s")
     console.print(table)
+    for note in summary.notes:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
     for label, reason in summary.failed:
         console.print(
             f"[red]failed[/] {escape(label)}: {escape(reason)}", highlight=False, soft_wrap=True
         )
+    _print_verdicts(summary.spec, summary.tracking_uri)
     console.print(f"results: dlvsml results {spec_path}   dashboard: dlvsml ui {spec_path}")
+
+
+def _dry_run(spec: Any, workers: int, as_json: bool) -> None:
+    """The plan of a spec: cells per dataset, sizes, models, skipped cells and why, and the
+    time the budget allows (tuning seconds per cell, cells shared among the workers)."""
+    from dlvsml.run.plan import plan_cells
+
+    plan = plan_cells(spec)
+    datasets: dict[str, dict[str, Any]] = {}
+    for cell in plan.cells:
+        entry = datasets.setdefault(cell.dataset, {"cells": 0, "sizes": set(), "models": set()})
+        entry["cells"] += 1
+        entry["sizes"].add(cell.train_size)
+        entry["models"].add(cell.model)
+    seconds = spec.budget.seconds
+    estimate = len(plan.cells) * seconds / workers if seconds else None
+    payload = {
+        "spec": spec.name,
+        "cells": len(plan.cells),
+        "datasets": {
+            name: {
+                "cells": entry["cells"],
+                "sizes": sorted(entry["sizes"]),
+                "models": sorted(entry["models"]),
+            }
+            for name, entry in datasets.items()
+        },
+        "skipped": [{"cell": s.cell.label, "reason": s.reason} for s in plan.skipped],
+        "budget": spec.budget.model_dump(),
+        "workers": workers,
+        "estimated_seconds": estimate,
+    }
+    if as_json:
+        _print_json(payload)
+        return
+    table = Table("dataset", "cells", "sizes", "models", title=f"plan of {spec.name} (dry run)")
+    for name, entry in payload["datasets"].items():
+        sizes = ", ".join(f"{size:,}" for size in entry["sizes"])
+        table.add_row(name, str(entry["cells"]), sizes, ", ".join(entry["models"]))
+    console.print(table)
+    for skipped in plan.skipped:
+        console.print(
+            f"[yellow]not run[/] {escape(skipped.cell.label)}: {escape(skipped.reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if estimate is None:
+        console.print(
+            f"{len(plan.cells)} cells; no time estimate: the budget has no seconds "
+            f"(budget: {{trials: {spec.budget.trials}, seconds: 60}} would bound each model)",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"{len(plan.cells)} cells × {seconds:g} s of tuning / {workers} worker(s) ≈ "
+            f"{estimate / 60:.1f} min, plus data loading and each cell's final fit and test",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -203,14 +305,16 @@ def results(
     as_json: JsonFlag = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
 ) -> None:
-    """Show a spec's results as recorded in MLflow: one row per cell."""
+    """Show a spec's results as recorded in MLflow: one row per cell (columns that do not fit
+    the terminal are left out whole; --json and --csv have them all)."""
+    from dlvsml.analysis.listing import result_records, results_table
     from dlvsml.spec import load_spec
     from dlvsml.tracking import results_frame, tracking_uri
 
     spec = load_spec(spec_path)
     frame = results_frame(spec.name, tracking_uri(spec))
     if as_json:
-        sys.stdout.write((frame.to_json(orient="records", indent=2) if len(frame) else "[]") + "\n")
+        _print_json(result_records(frame))
         return
     if as_csv:
         sys.stdout.write(frame.to_csv(index=False))
@@ -218,13 +322,7 @@ def results(
     if frame.empty:
         console.print(f"no results for {spec.name!r} yet; run `dlvsml run {spec_path}`")
         return
-    metric = "test_" + frame["metric"].dropna().iloc[0] if frame["metric"].notna().any() else None
-    columns = ["dataset", "train_size", "model", "seed", "status"]
-    columns += [c for c in (metric, "validation_score", "tuning_seconds") if c in frame]
-    table = Table(*columns, title=f"results of {spec.name}")
-    for row in frame[columns].itertuples(index=False):
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)
+    console.print(results_table(frame, console.width, title=f"results of {spec.name}"))
 
 
 @app.command("tune-worker")
@@ -242,7 +340,7 @@ def tune_worker(
     """Add a tuning worker to one cell's Optuna study (shared storage); the budget stays total."""
     import dataclasses
 
-    from dlvsml.study_worker import tune_worker as join_study
+    from dlvsml.run.tune_worker import tune_worker as join_study
 
     report = join_study(_load_spec(spec_path, optuna_storage), cell, worker)
     if as_json:
@@ -279,27 +377,32 @@ def server(
     command = server_command(
         backend, str(artifacts_destination.resolve()), host, port, extra=ctx.args
     )
-    console.print(
-        f"MLflow tracking server for {backend}: export MLFLOW_TRACKING_URI=http://{host}:{port}",
-        soft_wrap=True,
-        highlight=False,
+    address = f"http://{host}:{port}"
+    _serve(
+        command,
+        server_environment(),
+        address,
+        f"MLflow tracking server for {backend}: export MLFLOW_TRACKING_URI={address}",
     )
-    _serve(command, server_environment())
 
 
-def _serve(command: list[str], env: dict[str, str]) -> None:
-    """Run a server in the foreground until it exits, or Ctrl-C or SIGTERM stops it."""
-    import signal
-    import subprocess
+def _serve(command: list[str], env: dict[str, str], address: str, message: str) -> None:
+    """Serve in the foreground; print ``message`` once the server answers; Ctrl-C, SIGTERM or
+    SIGHUP stop its whole process group."""
+    from dlvsml.dashboard import serve
 
-    sys.stdout.flush()
-    with subprocess.Popen(command, env=env) as process:
-        signal.signal(signal.SIGTERM, lambda *_: process.terminate())
-        try:
-            process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait()
+    def announce() -> None:
+        console.print(message, soft_wrap=True, highlight=False)
+
+    err_console.print(f"starting MLflow at {address} ...", highlight=False)
+    code = serve(command, env, address.replace("0.0.0.0", "127.0.0.1"), announce)
+    if code is None:  # stopped by a signal, the server's group already gone: leave at once
+        # (tearing down ~3,000 imported modules takes seconds on a busy machine)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    if code:
+        raise typer.Exit(code)
 
 
 def _load_spec(path: Path, optuna_storage: str | None) -> Any:
@@ -320,23 +423,31 @@ def ui(
         "127.0.0.1"
     ),
 ) -> None:
-    """Open the MLflow dashboard of the project's store (Ctrl-C stops it)."""
-    import subprocess
-
+    """Open the MLflow dashboard of the project's store (Ctrl-C stops it): a spec's cell runs
+    with their dataset, size, model, family, seed, test metric and tuning time."""
+    from dlvsml.dashboard import VIEW_KEY, runs_url, runs_view
     from dlvsml.spec import load_spec
-    from dlvsml.tracking import experiment_id, runs_url, tracking_uri, ui_command
+    from dlvsml.tracking import (
+        results_frame,
+        save_view,
+        server_environment,
+        tracking_uri,
+        ui_command,
+    )
 
     spec = load_spec(spec_path) if spec_path else None
     uri = tracking_uri(spec)
-    experiment = experiment_id(spec.name, uri) if spec else None
-    console.print(f"MLflow UI for {uri}: {runs_url(host, port, experiment)}", soft_wrap=True)
-    sys.stdout.flush()
-    with subprocess.Popen(ui_command(uri, host, port)) as server:
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            server.terminate()
-            server.wait()
+    experiment, view = None, None
+    if spec:
+        frame = results_frame(spec.name, uri)
+        metrics = sorted({f"test_{m}" for m in frame["metric"].dropna()}) if len(frame) else []
+        experiment = save_view(spec.name, uri, VIEW_KEY, runs_view(metrics))
+        view = VIEW_KEY if experiment else None
+    url = runs_url(host, port, experiment, view)
+    address = url.split("/#")[0]
+    _serve(
+        ui_command(uri, host, port), server_environment(), address, f"MLflow UI for {uri}: {url}"
+    )
 
 
 @app.command()
@@ -364,6 +475,7 @@ def report(
     if as_json:
         _print_json(report_numbers(frame, n_boot=bootstrap))
         return
+    from dlvsml.data import dataset_tables
     from dlvsml.recommender.evaluate import recommender_check
 
     page = build_report(
@@ -372,9 +484,28 @@ def report(
         out or Path("reports") / spec.name,
         n_boot=bootstrap,
         evaluation=recommender_check(frame, spec.name),
+        tables=dataset_tables(spec.datasets),
     )
     log_report(spec.name, uri, page.parent)
+    _print_verdicts(spec.name, uri)
     console.print(f"report: {page}", soft_wrap=True)
+
+
+def _print_verdicts(spec_name: str, uri: str) -> None:
+    """The report's headline in the terminal: one verdict row per dataset, one line per modality."""
+    from dlvsml.analysis import display_rows, modality_sentences, tidy, verdicts
+    from dlvsml.analysis.verdicts import DISPLAY_COLUMNS
+    from dlvsml.tracking import results_frame
+
+    table = verdicts(tidy(results_frame(spec_name, uri)))
+    if table.empty:
+        return
+    view = Table(*DISPLAY_COLUMNS.values(), title="the answer, per dataset")
+    for row in display_rows(table):
+        view.add_row(*(escape(row[key]) for key in DISPLAY_COLUMNS))
+    console.print(view)
+    for sentence in modality_sentences(table):
+        console.print(escape(sentence), highlight=False, soft_wrap=True)
 
 
 def _register_recommend() -> None:

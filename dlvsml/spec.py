@@ -8,6 +8,10 @@ Example ``experiments/quick.yaml``::
     models: all
     seeds: [0]
     budget: {trials: 4, seconds: 60}
+
+``budgets: [{trials: 4, seconds: 10}, {trials: 10, seconds: 60}]`` makes the budget an axis:
+every cell exists once per budget, smallest first, and a larger budget continues the study of the
+next smaller one (see `dlvsml.tuning.study.tune`'s ``continues``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dlvsml.errors import SpecError
+from dlvsml.errors import DlvsmlError, SpecError
 
 Metric = Literal[
     "auto", "accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2"
@@ -41,6 +45,23 @@ class Budget(_Strict):
         if self.trials is None and self.seconds is None:
             raise ValueError("give trials, seconds, or both")
         return self
+
+    def covers(self, other: Budget) -> bool:
+        """Whether this budget is at least ``other`` on both limits (None is no limit)."""
+        return _at_least(self.trials, other.trials) and _at_least(self.seconds, other.seconds)
+
+    @property
+    def label(self) -> str:
+        """Short and readable, for cell labels and the budget map: ``4t-10s``, ``10t``, ``60s``."""
+        parts = [
+            f"{self.trials}t" if self.trials else "",
+            f"{self.seconds:g}s" if self.seconds else "",
+        ]
+        return "-".join(part for part in parts if part)
+
+
+def _at_least(limit: float | None, other: float | None) -> bool:
+    return limit is None or (other is not None and limit >= other)
 
 
 class Split(_Strict):
@@ -66,6 +87,8 @@ class ExperimentSpec(_Strict):
     models: Literal["all"] | Annotated[list[str], Field(min_length=1)] = "all"
     seeds: Annotated[list[int], Field(min_length=1)] = [0]
     budget: Budget = Budget()
+    # Several budgets, smallest first: the budget becomes an axis (cells per budget).
+    budgets: Annotated[list[Budget], Field(min_length=1)] | None = None
     metric: Metric = "auto"
     split: Split = Split()
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
@@ -93,6 +116,38 @@ class ExperimentSpec(_Strict):
             raise ValueError("seeds must be unique")
         return value
 
+    @field_validator("budgets")
+    @classmethod
+    def _ascending_budgets(cls, value: list[Budget] | None) -> list[Budget] | None:
+        """Each budget at least the one before on both limits, so a larger one can continue the
+        smaller one's study and the map's budget axis has an order."""
+        for smaller, larger in zip(value or [], (value or [])[1:], strict=False):
+            if larger == smaller or not larger.covers(smaller):
+                raise ValueError(
+                    f"budgets go from smallest to largest, each at least the one before in trials "
+                    f"and seconds ({larger.label} after {smaller.label}); reorder or drop one"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _budget_or_budgets(self) -> ExperimentSpec:
+        if self.budgets is not None and "budget" in self.model_fields_set:
+            raise ValueError("give budget (one) or budgets (several), not both")
+        return self
+
+    @property
+    def all_budgets(self) -> list[Budget]:
+        """The budgets cells are planned for: ``budgets``, else the one ``budget``."""
+        return list(self.budgets) if self.budgets else [self.budget]
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _entries_with_roles(cls, value: Any) -> Any:
+        """``{uri: file:t.csv, roles: {comment: text}}`` is short for ``file:t.csv?roles=...``."""
+        if not isinstance(value, list):
+            return value
+        return [_dataset_entry(entry) for entry in value]
+
     @field_validator("datasets")
     @classmethod
     def _uris_have_scheme(cls, value: list[str]) -> list[str]:
@@ -103,6 +158,23 @@ class ExperimentSpec(_Strict):
                     "file:data.csv?target=label"
                 )
         return value
+
+
+def _dataset_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    unknown = sorted(set(entry) - {"uri", "roles"})
+    if unknown or not isinstance(entry.get("uri"), str):
+        raise ValueError(
+            "a dataset entry is a URI, or a mapping with uri: and roles: {COLUMN: ROLE}"
+            + (f" (unknown keys: {', '.join(map(str, unknown))})" if unknown else "")
+        )
+    from dlvsml.data.roles import with_roles
+
+    try:
+        return with_roles(entry["uri"], entry.get("roles"))
+    except DlvsmlError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:

@@ -42,9 +42,8 @@ from mlflow.tracking import MlflowClient
 
 from dlvsml.cell_plots import confusion_matrix_figure, residual_figure
 from dlvsml.errors import TrackingError
-from dlvsml.execute import CellResult
 from dlvsml.faults import fault_point
-from dlvsml.plan import Cell, SkippedCell
+from dlvsml.records import Cell, CellResult, SkippedCell
 from dlvsml.spec import ExperimentSpec
 from dlvsml.sqlite import use_wal
 
@@ -112,14 +111,22 @@ class Tracker:
         """Record a cell's outcome, its trials as nested runs, and its figures."""
         tags = {"status": result.status, "device": result.device, "metric": result.metric}
         tags |= result.indices
+        if result.stopped_by:
+            tags["stopped_by"] = result.stopped_by
+        if "budget_bound" in result.measurements:
+            tags["budget_bound"] = str(bool(result.measurements["budget_bound"])).lower()
         if result.reason:
             tags["failure_reason"] = result.reason
+        if result.no_signal is not None:
+            tags["no_signal"] = str(result.no_signal).lower()
         if result.best_params:
             tags["best_params"] = json.dumps(result.best_params, default=str)[:5000]
         metrics = dict(result.measurements)
         metrics |= {f"test_{name}": value for name, value in result.test_metrics.items()}
         if result.validation_score is not None:
             metrics["validation_score"] = result.validation_score
+        if result.dummy_validation_score is not None:
+            metrics["dummy_validation_score"] = result.dummy_validation_score
         self._log(run_id, metrics, result.best_params, tags, int(result.ended_at * 1000))
         fault_point("cell_logging")
         for trial in result.trials:
@@ -148,8 +155,9 @@ class Tracker:
         frame = frame.sort_values(["_finished", "start_time"]).drop_duplicates(
             "cell_key", keep="last"
         )
-        order = ["dataset", "seed", "train_size", "model"]
-        return frame.drop(columns="_finished").sort_values(order).reset_index(drop=True)
+        order = ["dataset", "budget_index", "seed", "train_size", "model"]
+        frame = _flag_types(frame.drop(columns="_finished"))
+        return frame.sort_values(order).reset_index(drop=True)
 
     def _experiment(self, create: bool) -> str | None:
         try:
@@ -223,6 +231,8 @@ class Tracker:
         metrics = {"validation_score": trial.value, "trial_seconds": trial.seconds}
         metrics = {k: v for k, v in metrics.items() if v is not None}
         tags = {"fail_reason": trial.reason} if trial.reason else {}
+        if trial.reused_from:
+            tags["reused_from"] = trial.reused_from
         self._log(run.info.run_id, metrics, trial.params, tags, int(time.time() * 1000))
         status = _TRIAL_STATUS.get(trial.state, "FAILED")
         self.client.set_terminated(run.info.run_id, status)
@@ -260,7 +270,10 @@ def results_frame(spec_name: str, uri: str | None = None) -> pd.DataFrame:
     device, metric, validation_score, test_<metric> (accuracy, balanced_accuracy, f1_macro,
     roc_auc, log_loss or rmse, mae, r2), tuning_seconds, fit_seconds, predict_seconds_per_1k,
     param_count or model_bytes, peak_memory_mb, cost_usd, n_trials*, best_params (JSON),
-    start_time, end_time (epoch ms). Empty when the spec has no runs yet.
+    start_time, end_time (epoch ms); the budget (``budget`` label, ``budget_index`` in the spec's
+    budgets) and its flags: trials_completed, trials_planned, n_iter_done (nullable ints),
+    stopped_by (converged | clock | cap | unknown), budget_bound (bool; see
+    `dlvsml.run.budget_flags`). Empty when the spec has no runs yet.
     """
     return Tracker(spec_name, uri or tracking_uri(), create=False).results()
 
@@ -320,10 +333,15 @@ def server_environment() -> dict[str, str]:
     return {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
 
 
-def runs_url(host: str, port: int, experiment: str | None) -> str:
-    """The dashboard page of an experiment's runs (MLflow opens experiments in GenAI mode)."""
-    base = f"http://{host}:{port}/"
-    return f"{base}#/experiments/{experiment}/runs" if experiment else base
+def save_view(spec_name: str, uri: str, key: str, view: dict[str, Any]) -> str | None:
+    """Store a dashboard view of a spec's runs as the experiment tag MLflow's UI loads for
+    ``viewStateShareKey=<key>``; return the experiment id (None when the spec has no runs)."""
+    tracker = Tracker(spec_name, uri, create=False)
+    if tracker.experiment_id is not None:
+        tracker.client.set_experiment_tag(
+            tracker.experiment_id, f"mlflow.sharedViewState.{key}", json.dumps(view)
+        )
+    return tracker.experiment_id
 
 
 def _check_reachable(uri: str, timeout: float = 5.0) -> None:
@@ -361,6 +379,8 @@ def _cell_tags(cell: Cell, spec: ExperimentSpec) -> dict[str, str]:
         "dataset_uri": cell.dataset_uri,
         "fingerprint": cell.fingerprint,
         "mlflow.runName": cell.label,
+        "budget": spec.all_budgets[cell.budget].label,
+        "budget_index": str(cell.budget),
     }
 
 
@@ -374,13 +394,28 @@ def _record(run: Run) -> dict[str, Any]:
         "status": tags.get("status"),
         "run_status": run.info.status,
         "failure_reason": tags.get("failure_reason"),
+        "budget": tags.get("budget"),
+        "budget_index": int(tags.get("budget_index", 0)),
+        "stopped_by": tags.get("stopped_by"),
         "best_params": tags.get("best_params"),
+        "no_signal": {"true": True, "false": False}.get(tags.get("no_signal", "")),
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
     }
     record["train_size"] = int(record["train_size"])
     record["seed"] = int(record["seed"])
     return record | dict(run.data.metrics)
+
+
+def _flag_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Budget flags as their types: counts as nullable ints, ``budget_bound`` as a bool (False
+    where a cell has no flags: failed, skipped, or recorded before flags existed)."""
+    for column in ("trials_completed", "trials_planned", "n_iter_done"):
+        if column in frame:
+            frame[column] = frame[column].round().astype("Int64")
+    bound = frame["budget_bound"] if "budget_bound" in frame else pd.Series(0.0, frame.index)
+    frame["budget_bound"] = bound.fillna(0.0).astype(float) > 0
+    return frame
 
 
 def _finite(value: Any) -> bool:
@@ -392,7 +427,7 @@ __all__ = [
     "experiment_id",
     "finished_cell_keys",
     "results_frame",
-    "runs_url",
+    "save_view",
     "server_command",
     "server_environment",
     "tracking_uri",

@@ -19,6 +19,23 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "integration_timeout",
+        "seconds an integration test may run before pytest-timeout stops it with a stack",
+        default="600",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Integration tests get their own, longer limit (unit tests the `timeout` ini value);
+    an explicit `@pytest.mark.timeout` on a test wins."""
+    limit = float(config.getini("integration_timeout"))
+    for item in items:
+        if "integration" in item.path.parts and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(limit))
+
+
 def dlvsml_exe() -> str:
     """The installed `dlvsml` console script of this interpreter's environment."""
     beside = Path(sys.executable).parent / "dlvsml"
@@ -53,7 +70,7 @@ SUITE_CELLS = 24
 def finished_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished two-dataset, two-family, two-seed suite in its own folder (its MLflow and
     Optuna stores inside), run once for every test that reads real results."""
-    from dlvsml.runner import run_spec
+    from dlvsml.run.suite import run_spec
     from dlvsml.spec import load_spec
 
     folder = tmp_path_factory.mktemp(SUITE_NAME)

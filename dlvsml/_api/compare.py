@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dlvsml._api.comparison import Comparison
 from dlvsml._api.inputs import check_modality, source_uri
+from dlvsml.data.roles import with_roles
 from dlvsml.errors import DataError, SpecError
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def compare(
     tracking_uri: str | None = None,
     workers: int = 1,
     progress: bool = True,
+    roles: dict[str, str] | None = None,
     **spec_fields: Any,
 ) -> Comparison:
     """Tune and test classical and neural models on ``data`` at each train size; compare them.
@@ -40,6 +42,7 @@ def compare(
     as ``"builtin:digits"``. ``budget`` is trials per model and cell (an int) or a dict
     ``{"trials": 5, "seconds": 30}``; ``seeds`` a count or a list. Other fields of an
     experiment spec (``metric``, ``split``, ``device``, ``cell_timeout``, ...) pass through.
+    ``roles`` overrides column roles of a table, e.g. ``{"comment": "text", "id": "drop"}``.
 
     Results go to MLflow like ``dlvsml run``'s (``tracking_uri``, else ``MLFLOW_TRACKING_URI``,
     else ``./mlflow.db``) under the spec name ``compare-<hash of the data>`` unless ``name`` is
@@ -53,7 +56,7 @@ def compare(
     >>> result.leaderboard()  # doctest: +SKIP
     """
     check_modality(modality)
-    uri = source_uri(data, target, modality)
+    uri = with_roles(source_uri(data, target, modality, name=name), roles)
     spec = comparison_spec(
         uri,
         train_sizes=train_sizes,
@@ -72,8 +75,8 @@ def run_comparison(
 ) -> Comparison:
     """Run ``spec``'s cells as ``dlvsml run`` would (finished cells are skipped) after checking
     that its data are of ``modality`` when one was asked for."""
-    from dlvsml.plan import plan_cells
-    from dlvsml.runner import run_spec
+    from dlvsml.run.plan import plan_cells
+    from dlvsml.run.suite import run_spec
 
     plan = plan_cells(spec)
     found = {cell.modality for cell in plan.cells} | {s.cell.modality for s in plan.skipped}

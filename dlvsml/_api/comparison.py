@@ -11,7 +11,7 @@ import html
 import shutil
 import sys
 import tempfile
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from dlvsml.data import Dataset
     from dlvsml.recommender import Recommendation
-    from dlvsml.runner import RunSummary
+    from dlvsml.run.suite import RunSummary
     from dlvsml.spec import ExperimentSpec
 
 LEADERBOARD_COLUMNS = [
@@ -119,10 +119,17 @@ class Comparison:
         bootstrap CI over seeds; ``status`` says whether the curves crossed in range)."""
         return _analysis().crossovers(self._finished(), n_boot=n_boot)
 
+    def verdicts(self) -> pd.DataFrame:
+        """The report's headline: which family wins, by how much (95% CI from 3 seeds), from
+        which size, whether significant and budget-bound (`dlvsml.analysis.verdicts`)."""
+        return _analysis().verdicts(self._finished())
+
     def report(self, path: str | Path | None = None, n_boot: int = 1000) -> Path:
         """Write the HTML report (as ``dlvsml report``) and return its path: ``path`` is a
         ``.html`` file or a folder for ``index.html`` (default ``reports/<spec name>``)."""
-        build_report = _analysis().build_report
+        from dlvsml.data import dataset_tables
+
+        build_report = partial(_analysis().build_report, tables=dataset_tables(self.spec.datasets))
         self._finished()
         target = Path(path) if path is not None else Path("reports") / self.spec.name
         if target.suffix.lower() not in (".html", ".htm"):

@@ -10,6 +10,10 @@ by the hash of its content under the dlvsml cache folder (``$DLVSML_CACHE``, def
 
 The same data always give the same URI, hence the same cell keys: a second ``compare`` on the
 same data resumes instead of recomputing. A string is taken as a source URI as it is.
+
+Datasets are named after their file, so named data (``name=``, or a DataFrame's ``name``
+attribute or ``attrs["name"]``) are linked as ``<folder>/<prefix>-<hash>/<name><suffix>``: the
+report then says ``sales``, not ``frame-3731004b12aa1d3c``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -59,8 +64,11 @@ def check_modality(modality: str | None) -> None:
         raise DataError(f"unknown modality {modality!r}; use one of {', '.join(MODALITIES)}")
 
 
-def source_uri(data: Any, target: str | None = None, modality: str | None = None) -> str:
-    """The source URI of ``data`` (written to the cache first when it is in memory).
+def source_uri(
+    data: Any, target: str | None = None, modality: str | None = None, name: str | None = None
+) -> str:
+    """The source URI of ``data`` (written to the cache first when it is in memory), its dataset
+    named ``name`` (default: a DataFrame's own name) when it is in memory.
 
     >>> source_uri("builtin:digits")
     'builtin:digits'
@@ -70,6 +78,45 @@ def source_uri(data: Any, target: str | None = None, modality: str | None = None
         return _uri_as_given(data, target)
     if isinstance(data, os.PathLike):
         return _path_uri(Path(data), target)
+    name = name or _frame_name(data)
+    uri = _memory_uri(data, target, modality)
+    return _named(uri, name) if name else uri
+
+
+def _frame_name(data: Any) -> str | None:
+    """``df.name = "sales"`` or ``df.attrs["name"]``; a column called ``name`` is not a name."""
+    if not isinstance(data, pd.DataFrame):
+        return None
+    name = vars(data).get("name") or data.attrs.get("name")
+    return str(name) if isinstance(name, str) else None
+
+
+def _named(uri: str, name: str) -> str:
+    """The URI of a hard link (or copy) of the cached file under ``name``, hash kept as folder."""
+    safe = re.sub(r"[^\w.-]+", "_", name).strip("._")
+    if not safe:
+        return uri
+    scheme, _, rest = uri.partition(":")
+    path_text, mark, query = rest.partition("?")
+    path = Path(path_text)
+    stem, dot, suffix = path.name.partition(".")
+    named = path.parent / stem / f"{safe}{dot}{suffix}"
+    if not named.is_file():
+        try:
+            named.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, named)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(path, named)
+        except OSError as exc:
+            raise DataError(
+                f"cannot write the data to {named.parent} ({exc.strerror or exc}); set "
+                "DLVSML_CACHE to a writable folder"
+            ) from None
+    return f"{scheme}:{named}{mark}{query}"
+
+
+def _memory_uri(data: Any, target: str | None, modality: str | None) -> str:
     if isinstance(data, pd.DataFrame):
         return _frame_uri(data, target, modality)
     if isinstance(data, tuple | list) and len(data) == 2 and not _is_texts(data):

@@ -8,6 +8,7 @@ Example::
     frame = tidy(results_frame("quick"))
     crossovers(frame)[["dataset", "status", "crossover_size", "ci_low", "ci_high"]]
     evaluate_claims(frame)[["claim", "verdict", "summary"]]
+    verdicts(frame)  # the headline: one row per dataset
 """
 
 from dlvsml.analysis.claims import CLAIMS, ClaimSettings, evaluate_claims
@@ -26,6 +27,7 @@ from dlvsml.analysis.stats import (
     wilcoxon_test,
     win_tie_loss,
 )
+from dlvsml.analysis.verdicts import display_rows, modality_sentences, verdicts
 
 __all__ = [
     "CLAIMS",
@@ -39,6 +41,7 @@ __all__ = [
     "crossover_summary",
     "crossovers",
     "curve_fits",
+    "display_rows",
     "evaluate_claims",
     "failures",
     "family_best",
@@ -48,11 +51,13 @@ __all__ = [
     "fit_curve",
     "friedman_tests",
     "learning_curve_figure",
+    "modality_sentences",
     "model_curves",
     "pareto_figure",
     "pareto_front",
     "report_numbers",
     "tidy",
+    "verdicts",
     "wilcoxon_test",
     "win_tie_loss",
 ]

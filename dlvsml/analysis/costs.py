@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from dlvsml.analysis.frame import MEASURES
+from dlvsml.analysis.ticks import declutter, plain_log_ticks
 
 # Every recorded measure except the validation score is a cost.
 COST_COLUMNS = tuple(column for column in MEASURES if column != "validation_score")
@@ -72,7 +73,7 @@ def pareto_front(frame: pd.DataFrame) -> pd.DataFrame:
 def pareto_figure(front: pd.DataFrame) -> Figure:
     """One panel per modality: tuning time (log) against gap to best, the front joined by a line."""
     modalities = sorted(front["modality"].unique())
-    figure = Figure(figsize=(4.5 * max(1, len(modalities)), 3.6))
+    figure = Figure(figsize=(4.8 * max(1, len(modalities)), 3.8), layout="constrained")
     axes = figure.subplots(1, max(1, len(modalities)), squeeze=False)
     for axis, modality in zip(axes[0], modalities, strict=False):
         group = front[front["modality"] == modality]
@@ -86,11 +87,12 @@ def pareto_figure(front: pd.DataFrame) -> Figure:
                               xytext=(3, 3), textcoords="offset points")  # fmt: skip
         edge = group[group["pareto"]].sort_values("tuning_seconds")
         axis.step(edge["tuning_seconds"], edge["gap_to_best"], where="post", color="black", lw=1)
-        axis.set_xscale("log")
+        axis.margins(x=0.2, y=0.15)  # room for the model names beside the points
+        plain_log_ticks(axis)
         axis.set_title(modality)
         axis.set_xlabel("median tuning seconds per cell")
         axis.set_ylabel("mean score gap to best model")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.tight_layout()
+    declutter(figure)
     return figure

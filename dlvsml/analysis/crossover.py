@@ -6,9 +6,10 @@ The gap is neural minus classical family score (each family's model chosen on va
 the size is interpolated linearly in log(train size) between those two sizes, because curves are
 sampled on a roughly geometric grid.
 
-Uncertainty comes from the seeds: resample seeds with replacement (the same seeds for both
-families, since a seed fixes the subsample both saw), recompute the crossover, and report the
-2.5-97.5 percentiles and the share of resamples in which there is no crossing in range.
+Uncertainty comes from the seeds (at least ``curves.MIN_SEEDS`` of them): resample seeds with
+replacement (the same seeds for both families, since a seed fixes the subsample both saw),
+recompute the crossover, and report the 2.5-97.5 percentiles and the share of resamples in which
+there is no crossing in range.
 
 When there is no crossing in range, the gap's trend (least-squares slope of the gap on log10 size)
 says whether neural is catching up, and if the fitted family curves (`curves.fit_curve`, both
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dlvsml.analysis.curves import family_best, fit_curve
+from dlvsml.analysis.curves import MIN_SEEDS, family_best, fit_curve
 
 CROSSED = "crossed"
 NEURAL_AHEAD = "neural ahead at every observed size"
@@ -113,8 +114,9 @@ def crossover(frame: pd.DataFrame, dataset: str, n_boot: int = 1000, seed: int =
         return row | empty | {"status": MISSING_FAMILY, "trend": "unknown", "extrapolated": False}
     mean_gap = np.nanmean(gap, axis=0)
     status, size = crossing_size(sizes, mean_gap)
-    # One seed has nothing to resample: no interval rather than a zero-width one.
-    samples = _bootstrap(sizes, gap, n_boot, seed) if gap.shape[0] > 1 else np.array([])
+    # Resampling one or two seeds gives one or three distinct means: no interval, not a fake one.
+    enough = gap.shape[0] >= MIN_SEEDS
+    samples = _bootstrap(sizes, gap, n_boot, seed) if enough else np.array([])
     crossed = samples[np.isfinite(samples)]
     direction, slope = trend(sizes, mean_gap)
     extrapolated = extrapolated_crossing(frame, dataset) if status == NOT_IN_RANGE else None

@@ -6,7 +6,9 @@ Choosing on the test score instead would pick, at every size, whichever model go
 test split: the maximum of several noisy estimates is biased upwards, more so for the family with
 more models, so the comparison of families would be optimistic and unfair.
 
-Curves are summarised over seeds by the mean and a 95% t-interval. Parametric fits follow the
+Curves are summarised over seeds by the mean and a 95% t-interval, only with at least
+``MIN_SEEDS`` seeds (with two, t = 12.7 stretches the band far past anything a score can be)
+and always clipped to the range the score can take (`frame.score_range`). Parametric fits follow the
 learning-curve database (LCDB, Mohr et al.) written in score space (higher is better); the one
 with the smallest residual standard error wins. A fit is not trusted blindly: each curve carries
 ``non_monotone`` (the score drops between sizes by more than seed noise), ``non_convex`` (the gain
@@ -29,12 +31,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from dlvsml.analysis.frame import score_range
+
 GROUP = ["dataset", "modality", "task", "train_size"]
 POINT_COLUMNS = [
     "dataset", "modality", "task", "curve", "family", "train_size",
     "mean", "ci_low", "ci_high", "n_seeds", "models",
 ]  # fmt: skip
-MIN_NOISE = 0.01  # score noise assumed when a size has a single seed (no spread to measure)
+MIN_NOISE = 0.01  # score noise assumed when a size has no interval (too few seeds)
+MIN_SEEDS = 3  # fewer seeds give no interval: with 2, a t-interval is 12.7 standard errors wide
 
 
 def family_best(frame: pd.DataFrame) -> pd.DataFrame:
@@ -61,23 +66,33 @@ def family_curves(frame: pd.DataFrame) -> pd.DataFrame:
     return _summarise(best.assign(curve=best["family"]))
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t-interval; a single value gives an interval of zero width (no spread seen)."""
+def mean_ci(
+    values: np.ndarray,
+    level: float = 0.95,
+    bounds: tuple[float, float] = (-np.inf, np.inf),
+) -> tuple[float, float, float]:
+    """Mean and t-interval clipped to ``bounds``; NaN bounds with fewer than `MIN_SEEDS` values.
+
+    >>> mean_ci([0.9, 0.95], bounds=(0.0, 1.0))  # two seeds: no interval
+    (0.925, nan, nan)
+    """
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return np.nan, np.nan, np.nan
     mean = float(values.mean())
-    if values.size == 1:
-        return mean, mean, mean
+    if values.size < MIN_SEEDS:
+        return mean, np.nan, np.nan
     half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
-    return mean, float(mean - half), float(mean + half)
+    low, high = bounds
+    return mean, float(np.clip(mean - half, low, high)), float(np.clip(mean + half, low, high))
 
 
 def _summarise(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for keys, group in frame.groupby([*GROUP[:3], "curve", "family", "train_size"], sort=True):
-        mean, low, high = mean_ci(group["score"].to_numpy())
+        bounds = score_range(group["score_name"].iloc[0]) if "score_name" in group else None
+        mean, low, high = mean_ci(group["score"].to_numpy(), bounds=bounds or (-np.inf, np.inf))
         models = group["model"].value_counts()
         rows.append([*keys, mean, low, high, int(group["seed"].nunique()), ",".join(models.index)])
     return pd.DataFrame(rows, columns=POINT_COLUMNS)
@@ -228,9 +243,9 @@ def curve_fits(points: pd.DataFrame, min_r2: float = 0.8, min_sizes: int = 3) ->
 
 
 def _noise(group: pd.DataFrame) -> np.ndarray:
-    """Half-width of each size's CI; MIN_NOISE where a single seed shows no spread."""
+    """Half-width of each size's CI; MIN_NOISE where too few seeds give no interval."""
     half = (group["ci_high"] - group["ci_low"]).to_numpy(float) / 2
-    return np.where(group["n_seeds"].to_numpy() > 1, np.nan_to_num(half, nan=MIN_NOISE), MIN_NOISE)
+    return np.where(np.isfinite(half), half, MIN_NOISE)
 
 
 def non_monotone(means: np.ndarray, noise: np.ndarray) -> bool:

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from dlvsml.analysis.costs import FAMILY_COLOURS
 from dlvsml.analysis.crossover import CROSSED
+from dlvsml.analysis.ticks import declutter, size_ticks
 
 
 def learning_curve_figure(
@@ -21,35 +22,36 @@ def learning_curve_figure(
     crossing: dict | None = None,
     score_name: str = "score",
 ) -> Figure:
-    """Score against train size (log axis) for one dataset's points.
+    """Score against train size (log axis, a tick at each size measured) for one dataset.
 
-    Thin dashed lines are single models; thick lines with 95% CI bands are the families' models
-    chosen on validation. A vertical line marks the crossover, a band its bootstrap CI; an
-    extrapolated crossover is drawn dotted beyond the data.
+    Thin dashed lines are single models; thick lines with 95% CI bands (from 3 seeds on) are
+    the families' models chosen on validation. A vertical line marks the crossover, a band its
+    bootstrap CI; an extrapolated crossover is drawn dotted beyond the data. Lines are named in
+    a legend beside the axes: labels at the line ends ran off the figure and into each other.
     """
-    figure = Figure(figsize=(6.4, 3.8))
+    figure = Figure(figsize=(7.2, 3.8), layout="constrained")
     axis = figure.subplots()
-    for model, curve in model_points.groupby("curve", sort=True):
-        colour = FAMILY_COLOURS.get(curve["family"].iloc[0], "grey")
-        axis.plot(curve["train_size"], curve["mean"], ls="--", lw=0.8, alpha=0.5, color=colour)
-        last = curve.iloc[-1]
-        axis.annotate(model, (last["train_size"], last["mean"]), fontsize=6, color=colour,
-                      xytext=(2, 0), textcoords="offset points", alpha=0.7)  # fmt: skip
     for family, curve in family_points.groupby("family", sort=True):
         colour = FAMILY_COLOURS.get(family, "grey")
         axis.fill_between(curve["train_size"], curve["ci_low"], curve["ci_high"], color=colour,
                           alpha=0.2, lw=0)  # fmt: skip
         axis.plot(curve["train_size"], curve["mean"], marker="o", lw=2, color=colour,
                   label=f"best {family} (chosen on validation)")  # fmt: skip
+    styles = ["--", ":", "-.", (0, (5, 1, 1, 1))]
+    for index, (model, curve) in enumerate(model_points.groupby("curve", sort=True)):
+        colour = FAMILY_COLOURS.get(curve["family"].iloc[0], "grey")
+        axis.plot(curve["train_size"], curve["mean"], ls=styles[index % len(styles)], lw=1,
+                  alpha=0.6, color=colour, label=str(model))  # fmt: skip
     if crossing:
         _mark_crossover(axis, crossing)
-    axis.set_xscale("log")
+    sizes = pd.concat([model_points["train_size"], family_points["train_size"]])
+    size_ticks(axis, sizes)
     axis.set_xlabel("train size (examples)")
     axis.set_ylabel(f"test {score_name}")
     axis.set_title(str(family_points["dataset"].iloc[0]) if len(family_points) else "")
-    axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=7, loc="lower right")
-    figure.tight_layout()
+    axis.grid(alpha=0.3)
+    figure.legend(loc="outside right upper", fontsize=8, frameon=False)
+    declutter(figure)
     return figure
 
 

@@ -47,6 +47,17 @@ _SCORE_OF_METRIC = {
     "mae": ("test_r2", 1.0),
     "r2": ("test_r2", 1.0),
 }
+# Range of each score as `tidy` orients it (log loss negated): intervals are clipped to it.
+_SCORE_RANGES = {
+    "accuracy": (0.0, 1.0),
+    "balanced_accuracy": (0.0, 1.0),
+    "f1_macro": (0.0, 1.0),
+    "roc_auc": (0.0, 1.0),
+    "r2": (-np.inf, 1.0),
+    "log_loss": (-np.inf, 0.0),
+    "rmse": (0.0, np.inf),
+    "mae": (0.0, np.inf),
+}
 _DEFAULT_METRIC = {
     "binary": "balanced_accuracy",
     "multiclass": "balanced_accuracy",
@@ -85,6 +96,15 @@ def tidy(results: pd.DataFrame) -> pd.DataFrame:
     frame["train_size"] = frame["train_size"].astype(int)
     frame["seed"] = frame["seed"].astype(int)
     return frame.reset_index(drop=True)
+
+
+def score_range(score_name: str) -> tuple[float, float]:
+    """The values a score can take (``tidy`` orientation); unknown scores are unbounded.
+
+    >>> score_range("balanced_accuracy")
+    (0.0, 1.0)
+    """
+    return _SCORE_RANGES.get(str(score_name), (-np.inf, np.inf))
 
 
 def _maximised(metric: str) -> bool:

@@ -2,7 +2,8 @@
 
 This is the only analysis module that writes files. The page embeds its figures as base64 PNG and
 its CSS inline, so it can be mailed or committed and opened anywhere without network access. The
-claims table and the first learning curve come first: that is the answer; the rest is evidence.
+verdict table (one row per dataset: who wins, by how much, from what size, how surely) comes
+first: that is the answer; claims, learning curves and the rest are the evidence.
 
 Example::
 
@@ -25,13 +26,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from dlvsml.analysis.budget_map import (
+    budget_crossovers,
+    budget_map_figure,
+    budget_squares,
+    largest_budget,
+)
 from dlvsml.analysis.claims import ClaimSettings, evaluate_claims
 from dlvsml.analysis.costs import cost_table, pareto_figure, pareto_front
 from dlvsml.analysis.crossover import CROSSED, MISSING_FAMILY, crossover_summary, crossovers
-from dlvsml.analysis.curves import curve_fits, family_curves, model_curves
+from dlvsml.analysis.curves import MIN_SEEDS, curve_fits, family_curves, model_curves
 from dlvsml.analysis.figures import learning_curve_figure
 from dlvsml.analysis.frame import failures, tidy
 from dlvsml.analysis.stats import FriedmanResult, cd_diagram, family_comparison, friedman_tests
+from dlvsml.analysis.verdicts import DISPLAY_COLUMNS, display_rows, modality_sentences, verdicts
+from dlvsml.guard import drop_unlearned, unlearned_pairs
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -43,6 +52,7 @@ class Analysis:
     frame: pd.DataFrame
     failures: pd.DataFrame
     claims: pd.DataFrame
+    verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     model_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     family_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     fits: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -53,6 +63,8 @@ class Analysis:
     family_costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     model_costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     pareto: pd.DataFrame = field(default_factory=pd.DataFrame)
+    budget_squares: pd.DataFrame = field(default_factory=pd.DataFrame)  # every budget
+    budget_crossovers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def analyse(
@@ -60,17 +72,22 @@ def analyse(
 ) -> Analysis:
     """Run every analysis on a results frame (`tracking.results_frame` shape); pure."""
     settings = settings or ClaimSettings()
-    frame = tidy(results)
-    analysis = Analysis(frame, failures(results), evaluate_claims(frame, settings))
+    every_budget = tidy(results)
+    frame = largest_budget(every_budget)  # the size x budget map alone reads every budget
+    learned = drop_unlearned(frame)  # pairs where no model learned are not ties
+    analysis = Analysis(frame, failures(results), evaluate_claims(learned, settings))
     if frame.empty:
         return analysis
+    analysis.verdicts = verdicts(frame)
+    analysis.budget_squares = budget_squares(every_budget)
+    analysis.budget_crossovers = budget_crossovers(every_budget)
     analysis.model_points = model_curves(frame)
     analysis.family_points = family_curves(frame)
     analysis.fits = curve_fits(pd.concat([analysis.family_points, analysis.model_points]))
     analysis.crossovers = crossovers(frame, n_boot=n_boot)
     analysis.crossover_summary = crossover_summary(analysis.crossovers)
     analysis.friedman = friedman_tests(frame, settings.regimes)
-    analysis.comparison = family_comparison(frame, settings.regimes)
+    analysis.comparison = family_comparison(learned, settings.regimes)
     analysis.family_costs = cost_table(frame, by=("modality", "family"))
     analysis.model_costs = cost_table(frame)
     analysis.pareto = pareto_front(frame)
@@ -85,6 +102,8 @@ def report_numbers(
     return _jsonable(
         {
             "summary": _summary(analysis),
+            "verdicts": analysis.verdicts,
+            "verdict_sentences": modality_sentences(analysis.verdicts),
             "claims": analysis.claims,
             "crossovers": analysis.crossovers,
             "crossover_summary": analysis.crossover_summary,
@@ -95,6 +114,10 @@ def report_numbers(
             "model_costs": analysis.model_costs,
             "pareto": analysis.pareto,
             "failures": analysis.failures,
+            "budget_map": {
+                "squares": analysis.budget_squares,
+                "crossovers": analysis.budget_crossovers,
+            },
         }
     )
 
@@ -106,12 +129,14 @@ def build_report(
     n_boot: int = 1000,
     settings: ClaimSettings | None = None,
     evaluation: pd.DataFrame | None = None,
+    tables: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``out_dir/index.html`` (self-contained) and return its path.
 
     ``evaluation`` is the summary of `dlvsml.recommender.evaluate.evaluate` (strategy, agreement,
     mean_regret, max_regret, try_both_share, n), shown as "Recommender check" when given; it is
     passed in because the recommender depends on analysis, not the other way round.
+    ``tables`` (`dlvsml.data.dataset_tables`) are the column roles and notes of each table.
     """
     analysis = analyse(results, n_boot, settings)
     out_dir = Path(out_dir)
@@ -127,6 +152,10 @@ def build_report(
         spec_name=spec_name,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         summary=_summary(analysis),
+        verdict_columns=DISPLAY_COLUMNS,
+        verdicts=display_rows(analysis.verdicts),
+        verdict_sentences=modality_sentences(analysis.verdicts),
+        min_seeds=MIN_SEEDS,
         claims=_records(analysis.claims),
         curves=_curve_figures(analysis),
         crossovers=_records(analysis.crossovers),
@@ -140,6 +169,8 @@ def build_report(
         pareto=_records(analysis.pareto),
         failures=_records(analysis.failures),
         recommender_check=_records(evaluation) if evaluation is not None else [],
+        budget_maps=_budget_maps(analysis),
+        tables=tables or [],
     )
     path = out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
@@ -176,6 +207,7 @@ def _head_to_head(analysis: Analysis) -> dict[str, Any]:
         "classical_wins": int(overall["classical_wins"].iloc[0]) if len(overall) else 0,
         "datasets_with_both": int((table["status"] != MISSING_FAMILY).sum()) if len(table) else 0,
         "datasets_crossed": len(crossed),
+        "no_model_learned": _records(unlearned_pairs(analysis.frame)),
         "median_crossover_size": float(crossed["crossover_size"].median())
         if len(crossed)
         else None,
@@ -204,6 +236,21 @@ def _curve_figures(analysis: Analysis) -> list[dict[str, Any]]:
 
 
 _FLAGS = ("non_monotone", "non_convex", "bad_fit")
+
+
+def _budget_maps(analysis: Analysis) -> list[dict[str, Any]]:
+    """One size x budget map per dataset, drawn only when the suite has several budgets."""
+    squares, crossings = analysis.budget_squares, analysis.budget_crossovers
+    if squares.empty or squares["budget_index"].nunique() < 2:
+        return []
+    return [
+        {
+            "dataset": dataset,
+            "png": _png(budget_map_figure(squares, crossings, dataset)),
+            "crossovers": _records(crossings[crossings["dataset"] == dataset]),
+        }
+        for dataset in sorted(squares["dataset"].unique())
+    ]
 
 
 def _friedman_view(result: FriedmanResult) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 from dlvsml.data.builtin import builtin_catalogue
 from dlvsml.data.dataset import Dataset
-from dlvsml.data.loading import load_dataset
-from dlvsml.data.profile import profile_dataset
+from dlvsml.data.loading import dataset_notes, dataset_tables, load_dataset
+from dlvsml.data.profile import column_table, profile_dataset
 from dlvsml.data.sources import SOURCES, parse_uri, source
 from dlvsml.data.splits import (
     lcdb_anchors,
@@ -17,6 +17,9 @@ __all__ = [
     "SOURCES",
     "Dataset",
     "builtin_catalogue",
+    "column_table",
+    "dataset_notes",
+    "dataset_tables",
     "lcdb_anchors",
     "load_dataset",
     "nested_subsamples",

@@ -25,7 +25,7 @@ from dlvsml.data.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: column roles and notes
 TARGET_COLUMN = "__dlvsml_target__"
 
 
@@ -91,6 +91,8 @@ def read_cached(key: str, source: str) -> Dataset | None:
             categorical=tuple(meta["categorical"]),
             numeric=tuple(meta["numeric"]),
             fingerprint=meta["fingerprint"],
+            roles=tuple(tuple(pair) for pair in meta["roles"]),
+            notes=tuple(meta["notes"]),
         )
     except (OSError, ValueError, KeyError) as exc:
         log.debug("ignoring damaged cache entry %s: %s", key, exc)
@@ -114,6 +116,8 @@ def write_cached(key: str, dataset: Dataset) -> None:
             "categorical": list(dataset.categorical),
             "numeric": list(dataset.numeric),
             "fingerprint": dataset.fingerprint,
+            "roles": [list(pair) for pair in dataset.roles],
+            "notes": list(dataset.notes),
         }
         atomic_write(folder / f"{key}.json", lambda tmp: tmp.write_text(json.dumps(meta)))
     except (OSError, ValueError, TypeError) as exc:

@@ -9,6 +9,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from dlvsml.data.roles import PLAIN_ROLES
+
 Modality = Literal["tabular", "image", "text"]
 Task = Literal["binary", "multiclass", "regression"]
 Features = pd.DataFrame | np.ndarray
@@ -27,8 +29,11 @@ class Dataset:
     - text: ``X`` is a 1-d object array of ``str``.
 
     ``y`` is int64 ``0..K-1`` for classification (``class_names[k]`` names class k) and float64
-    for regression. The fingerprint hashes the content, so caches and cell keys change when the
-    data change.
+    for regression. ``roles`` gives each column of a table (the target's included) its role
+    (`dlvsml.data.roles`); ``notes`` are the decisions a user should hear about (dropped
+    columns, the task chosen for the target). The fingerprint hashes the content, and the roles
+    other than numeric and categorical, so caches and cell keys change when the data or the
+    features models see change.
     """
 
     name: str
@@ -41,10 +46,12 @@ class Dataset:
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
     fingerprint: str = field(default="")
+    roles: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", fingerprint_of(self.X, self.y))
+            object.__setattr__(self, "fingerprint", fingerprint_of(self.X, self.y, self.roles))
 
     @property
     def n_rows(self) -> int:
@@ -86,6 +93,8 @@ class Dataset:
             "n_numeric": len(self.numeric),
             "image_shape": list(self.image_shape) if self.image_shape else None,
             "fingerprint": self.fingerprint,
+            "roles": dict(self.roles),
+            "notes": list(self.notes),
         }
 
 
@@ -96,8 +105,12 @@ def take_rows(X: Features, indices: np.ndarray) -> Features:
     return X[indices]
 
 
-def fingerprint_of(X: Features, y: np.ndarray) -> str:
-    """A short content hash of features and target (stable across processes and machines)."""
+def fingerprint_of(X: Features, y: np.ndarray, roles: tuple[tuple[str, str], ...] = ()) -> str:
+    """A short content hash of features and target (stable across processes and machines).
+
+    Roles that plain encoders handle (numeric, categorical, the target) leave it as it was
+    before roles existed, so tables whose columns are all such keep their cell keys.
+    """
     digest = hashlib.sha256()
     if isinstance(X, pd.DataFrame):
         digest.update(",".join(map(str, X.columns)).encode())
@@ -108,4 +121,7 @@ def fingerprint_of(X: Features, y: np.ndarray) -> str:
         digest.update(str(X.shape).encode())
         digest.update(np.ascontiguousarray(X).tobytes())
     digest.update(np.ascontiguousarray(y).tobytes())
+    special = [f"{column}:{role}" for column, role in roles if role not in PLAIN_ROLES]
+    if special:
+        digest.update(("roles|" + ",".join(special)).encode())
     return digest.hexdigest()[:16]

@@ -36,6 +36,29 @@ def load_dataset(uri: str) -> Dataset:
     return dataset
 
 
+def dataset_notes(uris: list[str]) -> list[str]:
+    """``name: note`` for each note of the datasets ``uris`` name (what a run tells its user)."""
+    return [f"{d.name}: {note}" for d in map(load_dataset, uris) for note in d.notes]
+
+
+def dataset_tables(uris: list[str]) -> list[dict]:
+    """Column roles and notes of each table ``uris`` name, for the report (a source that no
+    longer loads is left out: the report is about results already recorded)."""
+    from dlvsml.data.profile import column_table
+    from dlvsml.errors import DlvsmlError
+
+    tables = []
+    for uri in uris:
+        try:
+            dataset = load_dataset(uri)
+        except DlvsmlError:
+            continue
+        if dataset.modality == "tabular":
+            columns = column_table(dataset)
+            tables.append({"dataset": dataset.name, "columns": columns, "notes": dataset.notes})
+    return tables
+
+
 def _key(parsed: SourceURI) -> str | None:
     """A cache key; file sources use the resolved path and the file's size and mtime (None
     when those cannot be read, e.g. a missing file)."""

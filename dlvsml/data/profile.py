@@ -46,6 +46,25 @@ def profile_dataset(dataset: Dataset) -> dict:
     return {key: _plain(value) for key, value in facts.items()}
 
 
+def column_table(dataset: Dataset) -> list[dict]:
+    """Each column of a table with its role, dtype, missing share and distinct values (the
+    target's from its encoded values, rows without one already dropped); empty for other
+    modalities."""
+    rows = []
+    for column, role in dataset.roles:
+        values = pd.Series(dataset.y) if role == "target" else dataset.X[column]
+        rows.append(
+            {
+                "column": column,
+                "role": role,
+                "dtype": str(values.dtype),
+                "missing_share": round(float(values.isna().mean()), 4),
+                "n_distinct": int(values.nunique()),
+            }
+        )
+    return rows
+
+
 def _target_facts(dataset: Dataset) -> dict:
     if dataset.task == "regression":
         y = dataset.y

@@ -23,7 +23,7 @@ OFFLINE_HINT = "check the network connection, or download the data and load it w
 @source("openml")
 def load_openml(uri: SourceURI) -> Dataset:
     """An OpenML dataset by id (``openml:1590``) or name (``openml:adult?version=2``)."""
-    uri.check_params(("target", "task", "version"))
+    uri.check_params(("target", "task", "version", "roles"))
     from sklearn.datasets import fetch_openml
 
     key = {"data_id": int(uri.path)} if uri.path.isdigit() else {"name": uri.path}
@@ -49,6 +49,7 @@ def load_openml(uri: SourceURI) -> Dataset:
         source=uri.text,
         target=target,
         task=uri.param("task"),
+        roles=uri.param("roles"),
     )
 
 

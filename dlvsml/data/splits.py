@@ -8,14 +8,58 @@ stopping is carved out of each subsample, never out of the test split.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from dlvsml.errors import DataError
 
 LCDB_START = 16
+
+
+class SplitSettings(Protocol):
+    """What a spec's ``split`` says (`dlvsml.spec.Split`), as the splits read it."""
+
+    test_fraction: float
+    test_cap: int | None
+    validation_fraction: float
+
+
+@dataclass(frozen=True)
+class CellRows:
+    """Row positions into a dataset; validation is carved from the subsample, never the test."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+    def digests(self) -> dict[str, str]:
+        """Short hashes that let a test (or a reader) compare subsamples across models."""
+        return {
+            f"{part}_indices_sha": hashlib.sha256(
+                np.sort(getattr(self, part)).tobytes()
+            ).hexdigest()[:12]
+            for part in ("train", "validation", "test")
+        }
+
+
+def cell_rows(
+    y: np.ndarray, task: str, train_size: int, seed: int, split: SplitSettings
+) -> CellRows:
+    """The train, validation and test rows of a cell of ``train_size`` (resolved when planned)
+    and ``seed``; every model of the cell gets the same rows.
+
+    A cell carries its size and seed rather than these arrays (a few bytes, not up to a
+    dataset's length, to every worker process or Ray task); deriving them costs one test split.
+    """
+    pool, test = test_split(y, task, fraction=split.test_fraction, cap=split.test_cap)
+    subsample = pool[nested_subsamples(y[pool], [train_size], task, seed)[train_size]]
+    train, validation = train_validation_split(y[subsample], task, split.validation_fraction, seed)
+    return CellRows(train=subsample[train], validation=subsample[validation], test=test)
 
 
 def test_split(

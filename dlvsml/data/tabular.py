@@ -1,8 +1,9 @@
 """Tables: ``file:PATH?target=COL`` (CSV, CSV.gz, Parquet) and the DataFrame-to-Dataset step.
 
 The target is the ``target`` parameter, else a column named ``target``, else the last column.
-Every other column is a feature: numeric columns stay numeric, the rest (strings, booleans,
-categories) are categorical, kept as ``str``/``category`` with missing values left missing.
+Every other column is a feature, kept as read (strings as ``str``, missing values missing), with
+a role (`dlvsml.data.roles`) that decides how models encode it; ``roles=COLUMN:ROLE,...``
+overrides them. A target that is an identifier, a date or free text is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,20 @@ from pathlib import Path
 import pandas as pd
 
 from dlvsml.data.dataset import Dataset
+from dlvsml.data.roles import (
+    CATEGORICAL,
+    DATETIME,
+    DROPPED_ROLES,
+    IDENTIFIER,
+    NUMERIC,
+    TARGET,
+    TEXT,
+    format_roles,
+    infer_role,
+    infer_roles,
+    parse_overrides,
+    role_notes,
+)
 from dlvsml.data.sources import SourceURI, source
 from dlvsml.data.targets import encode_target, missing_target_rows
 from dlvsml.errors import DataError
@@ -24,7 +39,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 @source("file", local=True)
 def load_table_file(uri: SourceURI) -> Dataset:
-    uri.check_params(("target", "task"))
+    uri.check_params(("target", "task", "roles"))
     path = existing_file(uri)
     frame = read_table(path, uri.text)
     return frame_to_dataset(
@@ -33,6 +48,7 @@ def load_table_file(uri: SourceURI) -> Dataset:
         source=uri.text,
         target=uri.param("target"),
         task=uri.param("task"),
+        roles=uri.param("roles"),
     )
 
 
@@ -99,21 +115,36 @@ def frame_to_dataset(
     source: str,
     target: str | None = None,
     task: str | None = None,
+    roles: str | None = None,
 ) -> Dataset:
-    """A tabular Dataset from a DataFrame holding features and a target column."""
+    """A tabular Dataset from a DataFrame holding features and a target column; ``roles`` is
+    the ``COLUMN:ROLE,...`` override text."""
     frame = frame.rename(columns=str)
     if frame.empty:
         raise DataError(f"{source}: the table has no rows")
     column = pick_target(frame, target, source)
+    overrides = parse_overrides(roles, frame, column, source)
     keep = missing_target_rows(frame[column], source)
     frame = frame.loc[keep].reset_index(drop=True)
+    check_target_role(frame[column], column, source)
     encoded = encode_target(frame[column], f"{source} (target {column!r})", task)
     features = frame.drop(columns=[column])
     if features.shape[1] == 0:
         raise DataError(f"{source}: the table has only the target column {column!r}; no features")
     features = features.apply(_normalise_column)
-    categorical = tuple(c for c in features.columns if is_categorical(features[c]))
-    numeric = tuple(c for c in features.columns if c not in categorical)
+    inferred, reasons = infer_roles(features, overrides)
+    notes = role_notes(inferred, reasons)
+    if all(role in DROPPED_ROLES for role in inferred.values()):
+        raise DataError(
+            f"{source}: every feature column is dropped ({'; '.join(notes)}); "
+            "give one a role with ?roles=COLUMN:ROLE"
+        )
+    if overrides:
+        notes.append(f"roles set by you: {format_roles(overrides)}")
+    if encoded.note:
+        notes.append(f"target {column!r}: {encoded.note}")
+    categorical = tuple(c for c, r in inferred.items() if r == CATEGORICAL)
+    numeric = tuple(c for c, r in inferred.items() if r == NUMERIC)
     return Dataset(
         name=name,
         modality="tabular",
@@ -124,6 +155,8 @@ def frame_to_dataset(
         class_names=encoded.class_names,
         categorical=categorical,
         numeric=numeric,
+        roles=(*inferred.items(), (column, TARGET)),
+        notes=tuple(notes),
     )
 
 
@@ -146,9 +179,17 @@ def require_column(frame: pd.DataFrame, column: str, where: str, *, option: str)
     return column
 
 
-def is_categorical(column: pd.Series) -> bool:
-    """Non-numeric columns (strings, booleans, categories) are categorical."""
-    return pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column)
+def check_target_role(values: pd.Series, column: str, where: str) -> None:
+    """Refuse a target that is an identifier, a date or free text: no model can learn those."""
+    role, reason = infer_role(values)
+    if role in (IDENTIFIER, DATETIME, TEXT):
+        raise DataError(
+            f"{where}: the target {column!r} looks like {_ROLE_WORDS[role]} ({reason}), which "
+            "cannot be predicted; choose another column with ?target=COLUMN"
+        )
+
+
+_ROLE_WORDS = {IDENTIFIER: "an identifier", DATETIME: "a date", TEXT: "free text"}
 
 
 def _normalise_column(column: pd.Series) -> pd.Series:

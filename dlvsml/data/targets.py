@@ -3,8 +3,10 @@
 Rules (override any of them with ``task=`` in the URI):
 
 - a non-numeric target (strings, booleans, categories) is classification;
-- an integer target is classification when it has at most ``MAX_INTEGER_CLASSES`` distinct
-  values, else regression (counts, prices in cents);
+- an integer target is classification when it has at most ``MAX_PLAIN_CLASSES`` distinct
+  values; with more than ``MAX_INTEGER_CLASSES``, or with more than ``MAX_PLAIN_CLASSES`` of
+  which most occur in fewer than ``MIN_CLASS_ROWS`` rows (counts: visits, items, ages), it is
+  regression, with a note saying that ``task=classification`` forces classes;
 - a float target is regression, unless its values are exactly the integers ``0..K-1``
   (labels stored as floats, e.g. because the column had missing values).
 
@@ -25,7 +27,9 @@ from dlvsml.errors import DataError
 
 log = logging.getLogger(__name__)
 
+MAX_PLAIN_CLASSES = 20
 MAX_INTEGER_CLASSES = 100
+MIN_CLASS_ROWS = 30
 TASK_CHOICES = ("regression", "binary", "multiclass", "classification")
 
 
@@ -36,6 +40,7 @@ class Target:
     y: np.ndarray
     task: str
     class_names: tuple[str, ...] | None
+    note: str | None = None  # a decision the user should hear about (a count taken as regression)
 
 
 def missing_target_rows(values: pd.Series, where: str) -> np.ndarray:
@@ -55,10 +60,12 @@ def encode_target(values: pd.Series, where: str, task: str | None = None) -> Tar
     if task is not None and task not in TASK_CHOICES:
         raise DataError(f"{where}: task={task!r} is not one of {', '.join(TASK_CHOICES)}")
     chosen = task if task in ("regression", None) else "classification"
+    note = None
     if chosen is None:
         chosen = infer_task(values)
+        note = count_note(values) if chosen == "regression" else None
     if chosen == "regression":
-        return Target(_regression_values(values, where), "regression", None)
+        return Target(_regression_values(values, where), "regression", None, note)
     return _encode_labels(values, where, task)
 
 
@@ -68,10 +75,28 @@ def infer_task(values: pd.Series) -> str:
         return "classification"
     distinct = values.unique()
     if pd.api.types.is_integer_dtype(values):
-        return "classification" if len(distinct) <= MAX_INTEGER_CLASSES else "regression"
+        return "regression" if count_note(values) else "classification"
     as_float = distinct.astype(float)
     looks_encoded = np.array_equal(np.sort(as_float), np.arange(len(distinct), dtype=float))
     return "classification" if looks_encoded else "regression"
+
+
+def count_note(values: pd.Series) -> str | None:
+    """Why an integer target is taken as regression (see module), or None if it is not."""
+    if not pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    counts = values.value_counts()
+    rare = int((counts < MIN_CLASS_ROWS).sum())
+    if len(counts) > MAX_INTEGER_CLASSES:
+        why = f"more than {MAX_INTEGER_CLASSES}"
+    elif len(counts) > MAX_PLAIN_CLASSES and rare > len(counts) / 2:
+        why = f"{rare} of them in fewer than {MIN_CLASS_ROWS} rows each"
+    else:
+        return None
+    return (
+        f"the integer target has {len(counts)} distinct values ({why}), so it is taken as "
+        "regression; add task=classification to the URI to predict each value as a class"
+    )
 
 
 def _regression_values(values: pd.Series, where: str) -> np.ndarray:

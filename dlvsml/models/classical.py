@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 from sklearn.base import BaseEstimator
 
 from dlvsml.models.features import (
@@ -32,6 +31,9 @@ from dlvsml.models.pipeline import (
 )
 from dlvsml.models.registry import ModelContext, ModelSpec, register
 
+if TYPE_CHECKING:  # search spaces receive a trial; importing Optuna here would slow `dlvsml models`
+    import optuna
+
 ALL_TASKS = frozenset({"binary", "multiclass", "regression"})
 Params = Mapping[str, Any]
 
@@ -39,7 +41,7 @@ Params = Mapping[str, Any]
 def _pipeline(
     params: Params, ctx: ModelContext, style: Style, learner: BaseEstimator, kernel: bool = False
 ) -> ModelPipeline:
-    steps = [("features", featuriser(params, ctx.modality, style))]
+    steps = [("features", featuriser(params, ctx.modality, style, ctx.roles))]
     if kernel:
         steps.append(("kernel_scale", KernelScaler()))
     return ModelPipeline([*steps, ("model", learner)], time_limit=ctx.time_limit)

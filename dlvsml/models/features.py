@@ -15,10 +15,9 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import optuna
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -34,7 +33,16 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from dlvsml.data.roles import CATEGORICAL, DROP, TEXT
+from dlvsml.models.role_features import RoleFeatures, needs_role_features
+
+if TYPE_CHECKING:  # search spaces receive a trial; importing Optuna here would slow `dlvsml models`
+    import optuna
+
+
 Encoding = Literal["onehot", "ordinal", "native"]
+# Vocabulary of a table's free-text column under one-hot encoding (sparse TF-IDF, word 1-2 grams).
+TABLE_TEXT_FEATURES = 20_000
 Scaling = Literal["standard", "quantile", "none"]
 
 _MISSING = "__missing__"
@@ -62,9 +70,12 @@ def _scaler(scaling: Scaling, n_rows: int) -> Any:
 class TabularFeatures(TransformerMixin, BaseEstimator):
     """Impute, encode and scale a table whose categorical columns hold strings.
 
-    Categorical columns are those that are not numeric (str, object, category, bool). Numeric
-    columns get median imputation (plus optional missing indicators) and ``scaling``;
-    categorical ones get a constant for missing values and then:
+    ``roles`` (`dlvsml.data.Dataset.roles`) say what each column is: dates, high-cardinality
+    strings and free text go through `RoleFeatures` first (free text as sparse TF-IDF instead
+    when the encoding is ``onehot``, which then makes the output sparse); identifiers and
+    constants are dropped. Columns without a role are categorical when not numeric (str,
+    object, category, bool). Numeric columns get median imputation (plus optional missing
+    indicators) and ``scaling``; categorical ones get a constant for missing values and then:
 
     - ``onehot``: one-hot with rare levels (< ``min_frequency``) pooled, at most
       ``max_categories`` per column, unknown levels mapped to the infrequent bucket;
@@ -79,16 +90,34 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
         min_frequency: int = 5,
         max_categories: int = 32,
         missing_indicator: bool = False,
+        roles: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.encoding = encoding
         self.scaling = scaling
         self.min_frequency = min_frequency
         self.max_categories = max_categories
         self.missing_indicator = missing_indicator
+        self.roles = roles
 
     def fit(self, X: Any, y: Any = None) -> TabularFeatures:
         frame = self._frame(X, reset=True)
-        self.categorical_ = [c for c in frame.columns if _is_categorical(frame[c])]
+        roles = dict(self.roles)
+        sparse_text = self.encoding == "onehot"
+        self.texts_ = {
+            c: TextFeatures(max_features=TABLE_TEXT_FEATURES, char_ngrams=False).fit(frame[c])
+            for c, role in roles.items()
+            if sparse_text and role == TEXT and c in frame.columns
+        }
+        self.roles_step_ = None
+        if needs_role_features(self.roles):
+            step_roles = tuple((c, DROP if c in self.texts_ else r) for c, r in self.roles)
+            self.roles_step_ = RoleFeatures(step_roles).fit(frame)
+            frame = self.roles_step_.transform(frame)
+        self.categorical_ = [
+            c
+            for c in frame.columns
+            if roles.get(c) == CATEGORICAL or (c not in roles and _is_categorical(frame[c]))
+        ]
         self.numeric_ = [c for c in frame.columns if c not in set(self.categorical_)]
         frame = self._clean(frame)
         if self.encoding == "native":
@@ -103,11 +132,16 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
         ).fit(frame)
         return self
 
-    def transform(self, X: Any) -> np.ndarray | pd.DataFrame:
+    def transform(self, X: Any) -> np.ndarray | sparse.csr_matrix | pd.DataFrame:
         check_is_fitted(self, ["categorical_"])
-        frame = self._clean(self._frame(X, reset=False))
+        frame = self._frame(X, reset=False)
+        texts = [encoder.transform(frame[c]) for c, encoder in self.texts_.items()]
+        if self.roles_step_ is not None:
+            frame = self.roles_step_.transform(frame)
+        frame = self._clean(frame)
         if self.encoding != "native":
-            return np.asarray(self.columns_.transform(frame), dtype=np.float64)
+            dense = np.asarray(self.columns_.transform(frame), dtype=np.float64)
+            return sparse.hstack([dense, *texts], format="csr") if texts else dense
         native = frame[self.numeric_].astype(np.float64)
         for column in self.categorical_:
             native[column] = pd.Categorical(frame[column], categories=self.categories_[column])
@@ -302,6 +336,7 @@ class KernelScaler(TransformerMixin, BaseEstimator):
 # How a learner wants its tabular features: one-hot + scaled (linear, kernel, distance models),
 # ordinal codes (tree ensembles), or native categoricals (gradient boosting).
 Style = Literal["scaled", "trees", "native"]
+Roles = tuple[tuple[str, str], ...]
 
 # Featuriser settings every model shares; one search space per modality, below. Names are the
 # featuriser's own parameters under the pipeline's "features" step.
@@ -341,17 +376,17 @@ def _text_space(trial: optuna.Trial, style: Style) -> dict[str, Any]:
     }
 
 
-def _tabular_features(params: Mapping[str, Any], style: Style) -> BaseEstimator:
+def _tabular_features(params: Mapping[str, Any], style: Style, roles: Roles = ()) -> BaseEstimator:
     encoding = {"scaled": "onehot", "trees": "ordinal", "native": "native"}[style]
     scaling = params["features__scaling"] if style == "scaled" else "none"
-    return TabularFeatures(encoding=encoding, scaling=scaling)
+    return TabularFeatures(encoding=encoding, scaling=scaling, roles=roles)
 
 
-def _image_features(params: Mapping[str, Any], style: Style) -> BaseEstimator:
+def _image_features(params: Mapping[str, Any], style: Style, roles: Roles = ()) -> BaseEstimator:
     return ImageFeatures(kind=params["features__kind"], hog_cells=params["features__hog_cells"])
 
 
-def _text_features(params: Mapping[str, Any], style: Style) -> BaseEstimator:
+def _text_features(params: Mapping[str, Any], style: Style, roles: Roles = ()) -> BaseEstimator:
     return TextFeatures(
         max_features=params["features__max_features"], char_ngrams=params["features__char_ngrams"]
     )
@@ -362,7 +397,7 @@ _FEATURE_SPACES: dict[str, Callable[[optuna.Trial, Style], dict[str, Any]]] = {
     "image": _image_space,
     "text": _text_space,
 }
-_FEATURISERS: dict[str, Callable[[Mapping[str, Any], Style], BaseEstimator]] = {
+_FEATURISERS: dict[str, Callable[[Mapping[str, Any], Style, Roles], BaseEstimator]] = {
     "tabular": _tabular_features,
     "image": _image_features,
     "text": _text_features,
@@ -374,6 +409,9 @@ def feature_space(trial: optuna.Trial, modality: str, style: Style) -> dict[str,
     return _FEATURE_SPACES[modality](trial, style)
 
 
-def featuriser(params: Mapping[str, Any], modality: str, style: Style) -> BaseEstimator:
-    """The first pipeline step of a classical model, from its (sampled) params."""
-    return _FEATURISERS[modality](params, style)
+def featuriser(
+    params: Mapping[str, Any], modality: str, style: Style, roles: Roles = ()
+) -> BaseEstimator:
+    """The first pipeline step of a classical model, from its (sampled) params and the
+    dataset's column ``roles``."""
+    return _FEATURISERS[modality](params, style, roles)

@@ -42,6 +42,8 @@ class ModelContext:
     n_classes: int | None = None
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
+    # (column, role) pairs of a table (`dlvsml.data.Dataset.roles`); featurisers follow them.
+    roles: tuple[tuple[str, str], ...] = ()
     image_shape: tuple[int, ...] | None = None
     seed: int = 0
     device: str = "auto"  # neural nets: auto | cpu | cuda | mps
@@ -62,6 +64,7 @@ class ModelContext:
             n_classes=dataset.n_classes,
             categorical=dataset.categorical,
             numeric=dataset.numeric,
+            roles=dataset.roles,
             image_shape=dataset.image_shape,
             **settings,
         )

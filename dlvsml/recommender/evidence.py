@@ -39,6 +39,7 @@ import pandas as pd
 from dlvsml.analysis.crossover import CROSSED, NEURAL_AHEAD, NOT_IN_RANGE, crossovers
 from dlvsml.analysis.frame import tidy
 from dlvsml.analysis.stats import SizeRegimes, family_pairs
+from dlvsml.guard import drop_unlearned
 from dlvsml.recommender.facts import Facts, merge
 from dlvsml.recommender.rules import RuleBase, default_rules
 
@@ -124,7 +125,7 @@ def derive_evidence(
     regimes: SizeRegimes | None = None,
 ) -> Evidence:
     """Evidence from a results frame (`dlvsml.tracking.results_frame` shape)."""
-    frame = tidy(results)
+    frame = drop_unlearned(tidy(results))  # where no model learned, nothing was measured
     regimes = regimes or SizeRegimes()
     rates = classical_win_rates(frame, regimes)
     if frame.empty:

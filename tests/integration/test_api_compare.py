@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_breast_cancer, load_digits
 
 import dlvsml
-from dlvsml.plan import plan_cells
+from dlvsml.run.plan import plan_cells
 from dlvsml.spec import load_spec
 from dlvsml.tracking import results_frame
 from tests.conftest import SHARED_DATA, run_cli

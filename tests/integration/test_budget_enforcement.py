@@ -16,8 +16,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from dlvsml.execute import run_cell
-from dlvsml.plan import plan_cells
+from dlvsml.run.cell import run_cell
+from dlvsml.run.plan import plan_cells
 from dlvsml.spec import parse_spec
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dlvsml.execute import run_cell
-from dlvsml.plan import plan_cells
+from dlvsml.run.cell import run_cell
+from dlvsml.run.plan import plan_cells
 from dlvsml.spec import parse_spec
 from tests.conftest import REPO
 

@@ -18,10 +18,10 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dlvsml import execute
 from dlvsml.models import get_model
-from dlvsml.plan import plan_cells
-from dlvsml.runner import run_spec
+from dlvsml.run import cell as cell_module
+from dlvsml.run.plan import plan_cells
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import load_spec, parse_spec
 from dlvsml.tracking import results_frame
 from tests.conftest import run_cli
@@ -143,7 +143,7 @@ def test_failing_models_fail_only_their_cell_with_the_reason_in_mlflow(
         "random_forest": lambda m: replace(m, build=lambda params, ctx: _Hog()),
     }
     monkeypatch.setattr(
-        execute, "get_model", lambda name: broken.get(name, lambda m: m)(real(name))
+        cell_module, "get_model", lambda name: broken.get(name, lambda m: m)(real(name))
     )
     spec = parse_spec(
         {

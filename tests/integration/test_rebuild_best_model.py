@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from dlvsml.data import load_dataset
+from dlvsml.data.splits import cell_rows
 from dlvsml.metrics import predict, score
 from dlvsml.models import ModelContext, fit_estimator, get_model
-from dlvsml.plan import cell_indices, plan_cells
-from dlvsml.resources import limit_threads, threads_per_worker
-from dlvsml.runner import run_spec
+from dlvsml.run.plan import plan_cells
+from dlvsml.run.resources import limit_threads, threads_per_worker
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import parse_spec
 from dlvsml.tracking import results_frame, tracking_uri
 
@@ -48,7 +49,7 @@ def test_logged_best_params_rebuild_each_familys_model(tmp_path: Path, monkeypat
         logged = rows.loc[cell.model]
         best = json.loads(logged["best_params"])
         dataset = load_dataset(cell.dataset_uri)
-        indices = cell_indices(dataset, spec, cell)
+        indices = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
         X_train, y_train = dataset.take(indices.train)
         X_val, y_val = dataset.take(indices.validation)
         context = ModelContext.for_dataset(

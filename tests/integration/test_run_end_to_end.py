@@ -7,17 +7,20 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from dlvsml import execute
 from dlvsml.cli import app
-from dlvsml.data import load_dataset
+from dlvsml.data import load_dataset, test_split
+from dlvsml.data.splits import cell_rows
 from dlvsml.errors import TrackingError
 from dlvsml.models import get_model
-from dlvsml.plan import cell_indices, plan_cells
-from dlvsml.runner import run_spec
+from dlvsml.run import cell as cell_module
+from dlvsml.run.plan import plan_cells
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import parse_spec
 from dlvsml.tracking import finished_cell_keys, results_frame, tracking_uri
 
@@ -37,6 +40,22 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return tmp_path
+
+
+def _test_rows(uri: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test rows and their labels, from the data layer's public split with default settings."""
+    dataset = load_dataset(uri)
+    _, test = test_split(dataset.y, dataset.task, fraction=0.2, cap=5000)
+    return test, dataset.y[test]
+
+
+def _dummy_score(uri: str, task: str) -> float:
+    """What a model that learned nothing scores on the test rows: the majority class's share
+    (accuracy), or the spread of the targets (RMSE of predicting their mean)."""
+    _, y_test = _test_rows(uri)
+    if task == "regression":
+        return float(np.std(y_test))
+    return float(np.unique(y_test, return_counts=True)[1].max() / len(y_test))
 
 
 def _runs(client: MlflowClient, name: str, kind: str) -> list:
@@ -94,7 +113,8 @@ def test_tiny_suite_is_logged_completely(workdir: Path) -> None:
     assert all(len(hashes) == 1 for hashes in by_group.values())
     assert len({h for hashes in by_group.values() for h in hashes}) == 4
     for cell in plan_cells(spec).cells:
-        rows = cell_indices(load_dataset(cell.dataset_uri), spec, cell)
+        dataset = load_dataset(cell.dataset_uri)
+        rows = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
         assert not set(rows.train) & set(rows.test) and not set(rows.validation) & set(rows.test)
         tags = cells[cell.label].data.tags
         assert tags["test_indices_sha"] == rows.digests()["test_indices_sha"]
@@ -102,12 +122,47 @@ def test_tiny_suite_is_logged_completely(workdir: Path) -> None:
 
     frame = results_frame("tiny")
     assert len(frame) == 8 and set(frame["status"]) == {"finished"}
-    assert frame.loc[frame["task"] == "binary", "test_accuracy"].between(0.5, 1).all()
-    assert (frame.loc[frame["task"] == "regression", "test_rmse"] > 0).all()
+    # The models learned something: better than the majority class / the mean on the test rows.
+    linear = frame[frame["model"] == "linear"].set_index("task")
+    assert (
+        linear.loc["binary", "test_accuracy"] > _dummy_score(SPEC["datasets"][0], "binary") + 0.2
+    ).all()
+    assert (
+        linear.loc["regression", "test_rmse"] < _dummy_score(SPEC["datasets"][1], "regression")
+    ).all()
 
     again = run_spec(spec, progress=False)
     assert again.already_done == 8 and again.finished == [] and again.failed == []
     assert len(_runs(client, "tiny", "cell")) == 8
+
+
+def test_models_fit_on_pool_rows_and_are_scored_on_the_test_rows(workdir: Path) -> None:
+    """Checked independently of the digests the run records: in this dataset the label is `x`
+    on the pool rows and `1 - x` on the test rows (found with the data layer's public split).
+    A model fitted and validated on pool rows only scores 1 on validation and 0 on test; test
+    rows swapped into validation, training or scoring change one of the two."""
+    label = np.arange(200) % 2
+    _, test = test_split(label, "binary", fraction=0.2, cap=5000)
+    x = label.copy()
+    x[test] = 1 - label[test]
+    pd.DataFrame({"x": x, "label": label}).to_csv(workdir / "canary.csv", index=False)
+    spec = parse_spec(
+        {
+            "name": "canary",
+            "datasets": ["file:canary.csv?target=label"],
+            "train_sizes": [40, 100],
+            "models": ["linear", "random_forest"],
+            "metric": "accuracy",
+            "budget": {"trials": 1},
+        }
+    )
+    summary = run_spec(spec, progress=False)
+    assert summary.failed == [] and len(summary.finished) == 4
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    for run in _runs(client, "canary", "cell"):
+        metrics = run.data.metrics
+        assert metrics["validation_score"] == 1.0, run.info.run_name
+        assert metrics["test_accuracy"] == 0.0, run.info.run_name
 
 
 def test_failing_and_slow_cells_are_recorded_and_the_suite_goes_on(
@@ -118,7 +173,7 @@ def test_failing_and_slow_cells_are_recorded_and_the_suite_goes_on(
 
     real = get_model
     monkeypatch.setattr(
-        execute,
+        cell_module,
         "get_model",
         lambda name: replace(real(name), build=broken) if name == "linear" else real(name),
     )
@@ -171,7 +226,8 @@ def test_cli_run_and_results(workdir: Path) -> None:
     assert summary["finished"] == ["wine/30/linear/0"] and summary["failed"] == []
     shown = cli.invoke(app, ["results", "spec.yaml", "--json"])
     [row] = json.loads(shown.stdout)
-    assert row["task"] == "multiclass" and 0 <= row["test_accuracy"] <= 1
+    assert row["task"] == "multiclass"
+    assert row["test_accuracy"] > _dummy_score("builtin:wine", "multiclass") + 0.2
     table = cli.invoke(app, ["results", "spec.yaml"])
     assert "wine" in table.stdout and "linear" in table.stdout
     csv = cli.invoke(app, ["results", "spec.yaml", "--csv"]).stdout.splitlines()

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from dlvsml import tuning
+from dlvsml import records, stores, tuning
 from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.spec import Budget
 from tests.integration.postgres import postgres_bin, postgres_server
@@ -56,10 +56,10 @@ def _build(seconds: float):
 
 def _worker(url: str, study: str, trials: int, worker: int, seconds: float) -> None:
     """One tuning worker (a spawned process) with short heartbeats, as a test can wait for."""
-    tuning.HEARTBEAT_SECONDS, tuning.GRACE_SECONDS = 1, 3
+    stores.HEARTBEAT_SECONDS, stores.GRACE_SECONDS = 1, 3
     X, y = load_breast_cancer(return_X_y=True)
     rows = np.random.default_rng(0).permutation(len(y))
-    data = tuning.CellData(X[rows[:80]], y[rows[:80]], X[rows[80:120]], y[rows[80:120]])
+    data = records.CellData(X[rows[:80]], y[rows[:80]], X[rows[80:120]], y[rows[80:120]])
     model = ModelSpec(
         name="slow_logistic",
         family="classical",

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from dlvsml.executors import ExecutorOptions
-from dlvsml.runner import run_spec
+from dlvsml.run.executors import ExecutorOptions
+from dlvsml.run.suite import run_spec
 from dlvsml.spec import load_spec
 from dlvsml.tracking import results_frame
 from tests.conftest import run_cli

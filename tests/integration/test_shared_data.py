@@ -6,11 +6,17 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dlvsml.data import load_dataset
 from tests.conftest import SHARED_DATA
 
+# The only columns of the shared tables that plain encoders do not take as they are.
+SPECIAL_ROLES = {
+    "nyc_flights_2013": {"tailnum": "high_cardinality", "dest": "high_cardinality"},
+    "mushroom": {"veil_type": "constant"},
+}
 SCHEMES = {"tabular": "file:{path}?target=target", "image": "npz:{path}", "text": "textcsv:{path}"}
 
 
@@ -47,7 +53,12 @@ def test_dataset_loads_as_the_manifest_says(shared_data: Path, record: dict) -> 
         assert np.bincount(ds.y).tolist() == record["class_counts"]
     if record["modality"] == "tabular":
         assert ds.n_features == record["n_features"]
-        assert set(ds.categorical) == set(record.get("categorical_features", []))
+        roles = dict(ds.roles)
+        assert list(roles) == [*ds.X.columns, "target"] and roles["target"] == "target"
+        strings = {c for c in ds.X.columns if not pd.api.types.is_numeric_dtype(ds.X[c])}
+        assert strings == set(record.get("categorical_features", []))
+        special = {c: r for c, r in roles.items() if r not in ("numeric", "categorical", "target")}
+        assert special == SPECIAL_ROLES.get(record["name"], {})
     if record["modality"] == "image":
         assert list(ds.image_shape[:2]) == record["image_shape"][:2]
         assert ds.X.dtype == np.uint8

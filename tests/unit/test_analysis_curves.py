@@ -81,3 +81,21 @@ def test_bad_fit_when_too_few_sizes_or_no_shape_explains_the_points() -> None:
     assert two["bad_fit"] and two["fit"] is None
     zigzag = curve_fits(_points([0.70, 0.90, 0.70, 0.90, 0.70], sizes=(50, 100, 200, 400, 800)))
     assert zigzag.iloc[0]["bad_fit"] and zigzag.iloc[0]["fit_r2"] < 0.8
+
+
+def test_an_interval_needs_three_seeds_and_stays_within_the_score_range() -> None:
+    # Near the ceiling with a wide spread: an unclipped t-interval would pass 1 (and below 0).
+    def near_one(n: np.ndarray) -> np.ndarray:
+        return 0.97 + 0 * n
+
+    for seeds in (2, 3, 5):
+        frame = tidy(synthetic_results({"gbm": ("classical", near_one)}, seeds=seeds, noise=0.2))
+        frame["score"] = frame["score"].clip(0, 1)  # a real balanced accuracy cannot leave [0, 1]
+        points = model_curves(frame)
+        if seeds < 3:
+            assert points["ci_low"].isna().all() and points["ci_high"].isna().all()
+            continue
+        assert points["ci_low"].notna().all(), points
+        assert (points["ci_low"] >= 0).all() and (points["ci_high"] <= 1).all(), points
+        assert (points["ci_low"] <= points["mean"]).all()
+        assert (points["mean"] <= points["ci_high"]).all()

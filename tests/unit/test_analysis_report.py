@@ -18,17 +18,22 @@ def _results() -> pd.DataFrame:
     return results
 
 
-def test_report_is_self_contained_with_claims_first(tmp_path: Path) -> None:
+def test_report_is_self_contained_with_the_verdicts_first(tmp_path: Path) -> None:
     path = build_report(_results(), "synthetic", tmp_path / "report", n_boot=100)
     html = path.read_text(encoding="utf-8")
     assert path.name == "index.html"
     assert '<img alt="learning curves of d0" src="data:image/png;base64,iVBOR' in html
+    # The answer first: one verdict row per dataset, before the claims and the curves.
+    verdicts = html[html.index('<table class="verdicts">') : html.index("</table>")]
+    assert html.index('<table class="verdicts">') < html.index('id="claims"')
+    assert [verdicts.count(f'<td class="dataset">d{index}</td>') for index in range(3)] == [1] * 3
+    assert verdicts.count("neural ahead") + verdicts.count("classical ahead below") == 3
+    assert "Tabular, 3 datasets: neural wins on 3" in html
     claims_at = html.index('id="claims"')
     assert claims_at < html.index("data:image/png;base64,") < html.index('id="curves"')
     assert html.count('class="badge ') >= 8
     assert "CUDA out of memory" in html
     assert "crossed" in html  # the crossover table
-    assert "within the sizes measured on 3 of 3 datasets" in html  # the summary line
     assert "http://" not in html and "https://" not in html  # nothing fetched from outside
 
 
@@ -39,6 +44,10 @@ def test_report_numbers_are_json(tmp_path: Path) -> None:
     assert head_to_head["pairs"] == 21 and head_to_head["datasets_crossed"] == 3
     assert 80 < head_to_head["median_crossover_size"] < 140
     assert {row["status"] for row in numbers["crossovers"]} == {"crossed"}
+    assert [row["winner"] for row in numbers["verdicts"]] == ["neural"] * 3
+    assert all(
+        row["margin_low"] <= row["margin"] <= row["margin_high"] for row in numbers["verdicts"]
+    )
     assert len(numbers["claims"]) >= 8 and numbers["failures"][0]["reason"] == "CUDA out of memory"
 
 

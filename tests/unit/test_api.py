@@ -18,7 +18,7 @@ from dlvsml._api.compare import comparison_spec, default_name
 from dlvsml._api.comparison import Comparison
 from dlvsml._api.inputs import source_uri
 from dlvsml.errors import DataError, DlvsmlError, SpecError
-from dlvsml.runner import RunSummary
+from dlvsml.run.suite import RunSummary
 from dlvsml.spec import load_spec
 
 
@@ -33,15 +33,13 @@ def cancer() -> pd.DataFrame:
     return load_breast_cancer(as_frame=True).frame
 
 
-def test_import_is_fast_and_lazy() -> None:
-    code = (
-        "import sys, time; t = time.perf_counter(); import dlvsml; "
-        "print(time.perf_counter() - t, 'pandas' in sys.modules, 'mlflow' in sys.modules)"
-    )
+def test_import_is_lazy() -> None:
+    """`import dlvsml` loads none of the heavy libraries (import weight, checked by what is
+    imported rather than by a wall-clock time that flakes on a loaded machine)."""
+    heavy = ["pandas", "numpy", "sklearn", "torch", "mlflow", "optuna", "xgboost", "lightgbm"]
+    code = f"import sys, dlvsml; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, pandas_loaded, mlflow_loaded = out.stdout.split()
-    assert float(seconds) < 1.0
-    assert (pandas_loaded, mlflow_loaded) == ("False", "False")
+    assert out.stdout.split() == []
 
 
 def test_public_names() -> None:
@@ -245,3 +243,16 @@ def test_the_users_matplotlib_backend_survives_the_api() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "svg"
+
+
+def test_in_memory_data_are_named_by_the_user_not_by_a_hash() -> None:
+    cancer = load_breast_cancer(as_frame=True).frame
+    assert dlvsml.load(source_uri(cancer, "target")).name.startswith("frame-")
+    assert dlvsml.load(source_uri(cancer, "target", name="cancer survey")).name == "cancer_survey"
+    cancer.attrs["name"] = "tumours"
+    assert dlvsml.load(source_uri(cancer, "target")).name == "tumours"
+    digits = load_digits()
+    pair = (digits.images.astype(np.uint8), digits.target)
+    assert dlvsml.load(source_uri(pair, name="digits8")).name == "digits8"
+    # The same data under another name are the same bytes: the cached file is linked, not redone.
+    assert source_uri(cancer, "target", name="a") != source_uri(cancer, "target", name="b")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dlvsml.errors import DlvsmlError, SpecError, TrackingError
-from dlvsml.executors import EXECUTORS, ExecutorOptions, get_executor
-from dlvsml.executors import ray as ray_executor
+from dlvsml.run.executors import EXECUTORS, ExecutorOptions, get_executor
+from dlvsml.run.executors import ray as ray_executor
 from dlvsml.spec import parse_spec
 from dlvsml.tracking import server_command
 from tests.conftest import run_cli
@@ -28,7 +28,10 @@ def test_executors_are_registered_by_name() -> None:
 
 
 def test_local_runs_never_import_ray() -> None:
-    code = "import sys, dlvsml.cli, dlvsml.runner, dlvsml.executors; print('ray' in sys.modules)"
+    code = (
+        "import sys, dlvsml.cli, dlvsml.run.suite, dlvsml.run.executors; "
+        "print('ray' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
 
@@ -96,7 +99,8 @@ def test_tune_worker_names_an_unknown_cell_in_one_line(tmp_path: Path) -> None:
 CHILDREN = """
 import atexit, multiprocessing, os, sys
 from concurrent.futures import ProcessPoolExecutor
-from dlvsml.executors.local import _event_queue, _start_child
+from dlvsml.run.executors.local import _event_queue
+from dlvsml.lifetime import start_child as _start_child
 
 # Registered on import, in the parent and in each spawned child before its initializer: a child
 # that skips the interpreter's teardown never runs it.

@@ -220,8 +220,9 @@ def test_other_data_empties_the_memo() -> None:
 
 
 def test_a_tuning_study_is_the_same_with_and_without_the_memo(monkeypatch, tmp_path) -> None:
+    from dlvsml.records import CellData
     from dlvsml.spec import Budget
-    from dlvsml.tuning import CellData, tune
+    from dlvsml.tuning import tune
 
     context, X, y, X_val, y_val = _cell("text")
     outcomes = []

@@ -7,10 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dlvsml import plan as plan_module
 from dlvsml.data import load_dataset
+from dlvsml.data.splits import cell_rows
 from dlvsml.models import get_model, models_for
-from dlvsml.plan import cell_indices, cell_key, plan_cells
+from dlvsml.run import plan as plan_module
+from dlvsml.run.plan import cell_key, plan_cells
 from dlvsml.spec import parse_spec
 
 BASE = {"name": "t", "datasets": ["builtin:breast_cancer"], "train_sizes": [40, 80]}
@@ -71,7 +72,9 @@ def test_every_model_of_a_cell_gets_the_same_nested_rows_and_never_test_rows() -
     spec = _spec(models=["linear", "random_forest"], seeds=[0, 1])
     dataset = load_dataset("builtin:breast_cancer")
     rows = {
-        (c.train_size, c.seed, c.model): cell_indices(dataset, spec, c)
+        (c.train_size, c.seed, c.model): cell_rows(
+            dataset.y, dataset.task, c.train_size, c.seed, spec.split
+        )
         for c in plan_cells(spec).cells
     }
     for (size, seed, _), found in rows.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import pytest
@@ -207,17 +206,16 @@ def test_the_result_prints_serialises_and_renders_html() -> None:
     assert "<b>Verdict: classical</b>" in html and "<code>text_below_dl_size</code>" in html
 
 
-def test_recommend_is_fast() -> None:
+def test_recommend_is_pure() -> None:
+    """Repeated calls give the same answer (its speed belongs in benchmarks, not asserted here)."""
     facts = make_facts(
         {"modality": "tabular", "n_samples": 20_000, "n_features": 30, "skewness_mean_abs": 2.5}
     )
-    recommend(facts)
-    timings = []
-    for _ in range(20):
-        start = time.perf_counter()
-        recommend(facts)
-        timings.append(time.perf_counter() - start)
-    assert sorted(timings)[10] < 0.05
+    first = recommend(facts)
+    for _ in range(3):
+        again = recommend(facts)
+        assert (again.verdict, again.margin) == (first.verdict, first.margin)
+        assert _ids(again) == _ids(first)
 
 
 facts_strategy = st.builds(

@@ -16,6 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 import dlvsml
+from dlvsml import dashboard
 from dlvsml.cli import app
 from dlvsml.data import load_dataset
 from dlvsml.errors import DataError
@@ -54,21 +55,23 @@ def test_ui_starts_mlflow_on_loopback_without_a_shell(
     started: list[tuple] = []
 
     class FakeServer:
+        pid = 0  # no real process group: dlvsml signals none
+
         def __init__(self, args: list[str], **kwargs: object) -> None:
             started.append((args, kwargs))
+            self.returncode: int | None = None
 
-        def __enter__(self) -> FakeServer:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            return None
+        def poll(self) -> int | None:
+            return self.returncode
 
         def wait(self) -> int:
+            self.returncode = 0
             return 0
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setattr(subprocess, "Popen", FakeServer)
+    monkeypatch.setattr(dashboard, "answers", lambda url: True)
     result = CliRunner().invoke(app, ["ui"])
     assert result.exit_code == 0, result.output
     [(args, kwargs)] = started

@@ -108,12 +108,77 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from([*ExperimentSpec.model_fields, "other"]), json_values))
-def test_fuzzed_specs_either_load_or_raise_spec_error(raw: dict) -> None:
-    try:
-        spec = parse_spec(raw)
-    except SpecError as exc:
-        assert str(exc)
-    else:
-        assert spec.datasets
+valid_fields = {
+    "name": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,10}", fullmatch=True),
+    "datasets": st.lists(
+        st.sampled_from(["builtin:digits", "builtin:wine", "file:x.csv"]), min_size=1
+    ),
+    "train_sizes": st.just("lcdb")
+    | st.lists(st.integers(1, 10**6) | st.floats(0.01, 1) | st.just("max"), min_size=1, max_size=4),
+    "models": st.just("all") | st.lists(st.sampled_from(["linear", "mlp", "xgboost"]), min_size=1),
+    "seeds": st.integers(1, 5) | st.lists(st.integers(0, 100), min_size=1, max_size=4, unique=True),
+    "budget": st.fixed_dictionaries(
+        {}, optional={"trials": st.integers(1, 50), "seconds": st.floats(0.1, 1e4)}
+    ).filter(bool),
+    "metric": st.sampled_from(["auto", "accuracy", "rmse"]),
+}
+# A valid spec, then maybe one field swapped for arbitrary JSON or an unknown key added:
+# the fuzz must reach both the loading and the rejecting branch.
+fuzzed_specs = st.tuples(
+    st.fixed_dictionaries(
+        {key: valid_fields[key] for key in ("name", "datasets", "train_sizes")},
+        optional={key: valid_fields[key] for key in ("models", "seeds", "budget", "metric")},
+    ),
+    st.none() | st.tuples(st.sampled_from([*ExperimentSpec.model_fields, "other"]), json_values),
+).map(lambda pair: pair[0] if pair[1] is None else {**pair[0], pair[1][0]: pair[1][1]})
+
+
+def test_fuzzed_specs_either_load_or_raise_spec_error() -> None:
+    outcomes = {"loaded": 0, "rejected": 0}
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(fuzzed_specs)
+    def check(raw: dict) -> None:
+        try:
+            spec = parse_spec(raw)
+        except SpecError as exc:
+            outcomes["rejected"] += 1
+            assert str(exc).startswith("<spec>: ") and "\n" not in str(exc)
+        else:
+            outcomes["loaded"] += 1
+            assert (spec.name, spec.datasets) == (raw["name"], raw["datasets"])
+            seeds = raw.get("seeds", [0])
+            assert spec.seeds == (list(range(seeds)) if isinstance(seeds, int) else seeds)
+
+    check()
+    assert outcomes["loaded"] >= 10 and outcomes["rejected"] >= 10, outcomes
+
+
+def test_budgets_are_an_axis_and_budget_stays_one() -> None:
+    spec = parse_spec(
+        {
+            "name": "b",
+            "datasets": ["builtin:digits"],
+            "train_sizes": [50],
+            "budgets": [{"trials": 4, "seconds": 10}, {"seconds": 60}],
+        }
+    )
+    assert [b.label for b in spec.all_budgets] == ["4t-10s", "10t-60s"]
+    single = parse_spec({"name": "b", "datasets": ["builtin:digits"], "train_sizes": [50]})
+    assert single.all_budgets == [single.budget]
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"budgets": [{"trials": 4}, {"trials": 2}]}, "smallest to largest"),
+        ({"budgets": [{"trials": 4}, {"trials": 4}]}, "smallest to largest"),
+        ({"budgets": [{"seconds": 5}, {"trials": 4, "seconds": 9}]}, "smallest to largest"),
+        ({"budgets": [{"trials": 2}], "budget": {"trials": 3}}, "not both"),
+        ({"budgets": []}, "budgets"),
+    ],
+)
+def test_bad_budgets_are_refused(fields: dict, says: str) -> None:
+    raw = {"name": "b", "datasets": ["builtin:digits"], "train_sizes": [50], **fields}
+    with pytest.raises(SpecError, match=says):
+        parse_spec(raw)

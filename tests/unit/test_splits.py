@@ -14,7 +14,9 @@ from dlvsml.data import (
     test_split,
     train_validation_split,
 )
+from dlvsml.data.splits import cell_rows
 from dlvsml.errors import DataError
+from dlvsml.spec import Split
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -58,7 +60,7 @@ def test_test_split_rejects_single_example_classes() -> None:
     fractions=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=5),
 )
 def test_nested_subsamples(y: np.ndarray, seed: int, fractions: list[float]):
-    pool, test = test_split(y, "multiclass")
+    pool, _ = test_split(y, "multiclass")
     y_pool = y[pool]
     n_classes = len(np.unique(y))
     sizes = sorted({max(n_classes, round(f * len(y_pool))) for f in fractions})
@@ -68,7 +70,10 @@ def test_nested_subsamples(y: np.ndarray, seed: int, fractions: list[float]):
     for size in sizes:
         positions = subsamples[size]
         assert len(positions) == len(np.unique(positions)) == size
-        assert not np.isin(pool[positions], test).any()
+        # positions index the pool (pool[positions] are rows, never test rows: the pool and the
+        # test split partition the rows, checked above; the end-to-end canary checks the cells)
+        assert positions.min() >= 0 and positions.max() < len(y_pool)
+        assert np.array_equal(positions, np.sort(positions))
         assert np.isin(previous, positions).all()  # nested
         counts = np.bincount(y_pool[positions], minlength=n_classes)
         assert counts.min() >= 1  # every class present
@@ -147,3 +152,21 @@ def test_resolve_train_sizes() -> None:
         resolve_train_sizes([5, 100], 1437, n_classes=10)
     with pytest.raises(DataError, match="fraction"):
         resolve_train_sizes([1.5], 100)
+
+
+@FAST
+@given(y=labels(min_per_class=4), seed=st.integers(0, 50), fraction=st.floats(0.3, 1.0))
+def test_cell_rows_are_the_nested_subsample_split_and_the_fixed_test_split(
+    y: np.ndarray, seed: int, fraction: float
+) -> None:
+    split = Split(test_fraction=0.25, test_cap=None, validation_fraction=0.2)
+    pool, test = test_split(y, "multiclass", fraction=0.25, cap=None)
+    size = max(len(np.unique(y)), round(fraction * len(pool)))
+    rows = cell_rows(y, "multiclass", size, seed, split)
+    assert np.array_equal(rows.test, test)  # the same rows whatever the size and seed
+    labelled = np.sort(np.concatenate([rows.train, rows.validation]))
+    expected = pool[nested_subsamples(y[pool], [size], "multiclass", seed)[size]]
+    assert np.array_equal(labelled, expected)
+    assert len(np.intersect1d(rows.train, rows.validation)) == 0
+    smaller = cell_rows(y, "multiclass", len(np.unique(y)), seed, split)
+    assert set(smaller.train) | set(smaller.validation) <= set(labelled)  # nested

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from dlvsml.stores import open_storage
 from dlvsml.tracking import Tracker
-from dlvsml.tuning import open_storage
 
 
 def _journal_mode(path: Path) -> str:

@@ -139,8 +139,8 @@ def test_a_net_stopped_by_the_clock_says_so_with_its_epochs() -> None:
 def test_trial_records_and_the_cell_say_how_training_ended_and_what_it_cost(
     tmp_path, monkeypatch
 ) -> None:
-    from dlvsml.execute import run_cell
-    from dlvsml.plan import plan_cells
+    from dlvsml.run.cell import run_cell
+    from dlvsml.run.plan import plan_cells
     from dlvsml.spec import parse_spec
 
     monkeypatch.chdir(tmp_path)

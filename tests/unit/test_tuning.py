@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,11 +15,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dlvsml.models import ModelContext, ModelSpec
+from dlvsml.records import CellData
 from dlvsml.spec import Budget
-from dlvsml.tuning import CellData, EpochScorePruner, TuningFailed, tune
+from dlvsml.tuning import EpochScorePruner, TuningFailed, tune
 
 
-def _logistic(calls: list[float] | None = None, fail_first: int = 0) -> ModelSpec:
+def _logistic(
+    calls: list[float] | None = None, fail_first: int = 0, sleep: float = 0.0
+) -> ModelSpec:
     def search_space(trial: optuna.Trial, ctx: ModelContext) -> dict:
         return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
 
@@ -27,6 +31,7 @@ def _logistic(calls: list[float] | None = None, fail_first: int = 0) -> ModelSpe
             calls.append(params["C"])
             if len(calls) <= fail_first:
                 raise RuntimeError("flaky build")
+        time.sleep(sleep)  # a slow fit, for the seconds budget
         return make_pipeline(StandardScaler(), LogisticRegression(C=params["C"], max_iter=500))
 
     return ModelSpec(
@@ -48,14 +53,21 @@ def data() -> CellData:
     return CellData(X[rows[:80]], y[rows[:80]], X[rows[80:120]], y[rows[80:120]])
 
 
-def _tune(model: ModelSpec, data: CellData, tmp_path: Path, trials: int, name: str = "cell"):
+def _tune(
+    model: ModelSpec,
+    data: CellData,
+    tmp_path: Path,
+    trials: int,
+    name: str = "cell",
+    seconds: float | None = None,
+):
     return tune(
         name,
         model,
         ModelContext(modality="tabular", task="binary", n_classes=2, seed=3),
         data,
         metric="balanced_accuracy",
-        budget=Budget(trials=trials),
+        budget=Budget(trials=trials, seconds=seconds),
         storage=f"sqlite:///{tmp_path / 'optuna.db'}",
     )
 
@@ -80,6 +92,17 @@ def test_defaults_first_best_model_fitted_and_study_resumes(tmp_path: Path, data
     # A larger budget runs only what is missing.
     more = _tune(_logistic(), data, tmp_path, trials=5)
     assert [t.number for t in more.trials] == [0, 1, 2, 3, 4]
+
+
+def test_the_seconds_budget_alone_stops_the_study(tmp_path: Path, data) -> None:
+    # A trials cap far above what 1 s of 0.2 s fits allows: only the seconds can stop it.
+    outcome = _tune(_logistic(sleep=0.2), data, tmp_path, trials=200, seconds=1.0)
+    seconds = [t.seconds or 0.0 for t in outcome.trials]
+    assert all(t.state == "COMPLETE" for t in outcome.trials)
+    assert 2 <= len(seconds) < 200
+    # A trial starts only while counted seconds are left (and at least 5 % of them, so a trial
+    # can fit a step), and the study uses most of them before it stops.
+    assert 0.5 <= sum(seconds) and sum(seconds[:-1]) < 1.0
 
 
 def test_a_failing_trial_is_retried_once(tmp_path: Path, data) -> None:

@@ -77,7 +77,8 @@ def _register(
     def build(params: Mapping[str, Any], ctx: ModelContext) -> BaseEstimator:
         from dlvsml.models.neural.estimator import context_params
 
-        return estimator()(**{**defaults, **params, **context_params(ctx), **fixed})
+        columns = {"roles": ctx.roles} if "tabular" in modalities else {}  # tables' column roles
+        return estimator()(**{**defaults, **params, **context_params(ctx), **fixed, **columns})
 
     register(
         ModelSpec(

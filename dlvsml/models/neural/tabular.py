@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from dlvsml.models.neural.estimator import NeuralEstimator, check_min_rows
 from dlvsml.models.neural.tabular_features import TabularFeatures
 from dlvsml.models.neural.tabular_nets import MLP, FTTransformer, ResNet
+from dlvsml.models.role_features import RoleFeatures, needs_role_features
 
 ArchBuilder = Callable[["TabularNet", int, list[int], int], nn.Module]
 
@@ -50,6 +51,7 @@ class TabularNet(NeuralEstimator):
         n_heads: int = 8,
         dropout: float = 0.1,
         d_embedding: int = 8,
+        roles: tuple[tuple[str, str], ...] = (),
         **training: Any,
     ) -> None:
         super().__init__(**training)
@@ -60,6 +62,7 @@ class TabularNet(NeuralEstimator):
         self.n_heads = n_heads
         self.dropout = dropout
         self.d_embedding = d_embedding
+        self.roles = roles
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -79,10 +82,15 @@ class TabularNet(NeuralEstimator):
         return X
 
     def _fit_features(self, X: Any) -> None:
-        self.features_ = TabularFeatures(seed=int(self.random_state or 0)).fit(X)
+        # Dates, high-cardinality strings and free text become numbers; ids and constants go.
+        self.roles_ = RoleFeatures(self.roles).fit(X) if needs_role_features(self.roles) else None
+        self.features_ = TabularFeatures(seed=int(self.random_state or 0)).fit(self._by_role(X))
+
+    def _by_role(self, X: Any) -> Any:
+        return X if self.roles_ is None else self.roles_.transform(X)
 
     def _to_inputs(self, X: Any) -> tuple[Tensor, ...]:
-        numbers, codes = self.features_.transform(X)
+        numbers, codes = self.features_.transform(self._by_role(X))
         return torch.from_numpy(numbers), torch.from_numpy(codes)
 
     def _build_module(self, n_outputs: int) -> nn.Module:

@@ -2,30 +2,30 @@
 
 Worker processes each get ``cores // N`` threads (set in the environment they inherit, so
 OpenMP, BLAS and torch read it when they load) and report progress through a manager queue.
-Workers and the manager skip the interpreter's teardown when they end (see `_start_child`).
+Workers and the manager end with the driver, and skip the interpreter's teardown when they
+end (see `dlvsml.lifetime.start_child`).
 """
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 from multiprocessing.managers import SyncManager
 from typing import Any
 
-from dlvsml.execute import CellResult, Reporter, run_cell
-from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
-from dlvsml.plan import Cell
-from dlvsml.resources import thread_environment, threads_per_worker
+from dlvsml.lifetime import start_child
+from dlvsml.records import Cell, CellResult
+from dlvsml.run.cell import Reporter, run_cell
+from dlvsml.run.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
+from dlvsml.run.resources import thread_environment, threads_per_worker
 from dlvsml.spec import ExperimentSpec
 
 
@@ -51,7 +51,7 @@ def run_processes(
     with (
         _environment(thread_environment(n_threads)),
         _event_queue(context) as events,
-        ProcessPoolExecutor(options.workers, mp_context=context, initializer=_start_child) as pool,
+        ProcessPoolExecutor(options.workers, mp_context=context, initializer=start_child) as pool,
         _ctrl_c_as_flag() as ctrl_c,
     ):
         pending: dict[Future, Cell] = {
@@ -91,36 +91,11 @@ def _event_queue(context: BaseContext) -> Iterator[Any]:
     """The queue workers report events to, served by a manager process (a worker killed in the
     middle of a put cannot leave it locked, as it could a pipe-based queue)."""
     manager = SyncManager(ctx=context)
-    manager.start(_start_child)
+    manager.start(start_child)
     try:
         yield manager.Queue()
     finally:
         manager.shutdown()
-
-
-def _start_child() -> None:
-    """Workers and the manager ignore SIGINT: a terminal's Ctrl-C reaches the whole process
-    group, and only the driver should react (it stops the workers and tells the user how to
-    resume), with the manager still serving the queue until then.
-
-    And they end without the interpreter's teardown: freeing every module (torch, sklearn,
-    pandas, ...) took a worker 1.5-4 s on a loaded 2-core machine, and the manager about 0.8 s,
-    paid at the end of every ``--workers N`` run. Registered now, `_exit_now` runs after the
-    handlers registered later (torch's, for instance) and after multiprocessing's own clean-up,
-    which a child runs before its interpreter exits; a worker exits only once it has sent every
-    result, and the manager only when the driver shuts it down.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    atexit.register(_exit_now)
-
-
-def _exit_now() -> None:
-    """End this child process at once, output flushed, with the status 0 that one reaching
-    interpreter exit has (neither the pool nor the manager's owner reads it)."""
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(AttributeError, OSError, ValueError):  # None, replaced or closed
-            stream.flush()
-    os._exit(0)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

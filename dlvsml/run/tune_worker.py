@@ -17,11 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from dlvsml.errors import SpecError
-from dlvsml.execute import run_cell
-from dlvsml.plan import Cell, plan_cells
-from dlvsml.resources import threads_per_worker
+from dlvsml.records import Cell
+from dlvsml.run.cell import run_cell
+from dlvsml.run.plan import plan_cells
+from dlvsml.run.resources import threads_per_worker
 from dlvsml.spec import ExperimentSpec
-from dlvsml.tuning import storage_url
+from dlvsml.stores import storage_url
 
 
 @dataclass

@@ -14,20 +14,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from dlvsml.data import load_dataset
+from dlvsml.data import Dataset, load_dataset
+from dlvsml.data.splits import cell_rows
 from dlvsml.errors import DataError
 from dlvsml.faults import fault_point
+from dlvsml.guard import learning_signal
 from dlvsml.metrics import predict, resolve_metric, task_metrics
 from dlvsml.models import ModelContext, get_model
-from dlvsml.plan import Cell, cell_indices
-from dlvsml.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
+from dlvsml.records import Cell, CellData, CellResult, TrialRecord
+from dlvsml.run.budget_flags import budget_flags, stopped_by
+from dlvsml.run.resources import limit_threads, memory_limit, peak_memory_mb, reset_peak_memory
 from dlvsml.spec import ExperimentSpec
-from dlvsml.tuning import CellData, TrialRecord, storage_url, tune
+from dlvsml.stores import storage_url
+from dlvsml.tuning import TuningOutcome, tune
 
 # Events a running cell reports: ("trial", key, trial number, best validation score so far).
 Reporter = Callable[[tuple[Any, ...]], None]
@@ -36,29 +39,6 @@ Reporter = Callable[[tuple[Any, ...]], None]
 class CellTimeout(BaseException):
     """Raised by the alarm when a cell runs past ``cell_timeout`` (not an Exception, so model
     code that catches Exception cannot swallow it)."""
-
-
-@dataclass
-class CellResult:
-    """Everything the tracker records about a cell."""
-
-    cell: Cell
-    status: str  # finished | failed
-    reason: str | None = None
-    started_at: float = 0.0
-    ended_at: float = 0.0
-    metric: str = ""
-    validation_score: float | None = None
-    test_metrics: dict[str, float] = field(default_factory=dict)
-    best_params: dict[str, Any] = field(default_factory=dict)
-    trials: list[TrialRecord] = field(default_factory=list)
-    measurements: dict[str, float] = field(default_factory=dict)
-    device: str = "cpu"
-    indices: dict[str, str] = field(default_factory=dict)
-    history: list[dict[str, Any]] | None = None
-    y_test: np.ndarray | None = None
-    y_pred: np.ndarray | None = None
-    class_names: tuple[str, ...] | None = None
 
 
 def run_cell(
@@ -99,19 +79,13 @@ def _run(
     result: CellResult,
     worker: int,
 ) -> None:
+    """Slice the cell's rows, tune on train and validation, then test the best model once."""
     limit_threads(n_threads)
-    dataset = load_dataset(cell.dataset_uri)
-    fault_point("cell_data")
-    if dataset.fingerprint != cell.fingerprint:
-        raise DataError(
-            f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
-        )
-    indices = cell_indices(dataset, spec, cell)
-    result.indices = indices.digests()
-    X_train, y_train = dataset.take(indices.train)
-    X_val, y_val = dataset.take(indices.validation)
-    X_test, y_test = dataset.take(indices.test)
-    model = get_model(cell.model)
+    dataset = _dataset(cell)
+    rows = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
+    result.indices = rows.digests()
+    X_train, y_train = dataset.take(rows.train)
+    X_val, y_val = dataset.take(rows.validation)
     context = ModelContext.for_dataset(
         dataset,
         seed=cell.seed,
@@ -125,26 +99,69 @@ def _run(
     wall, cpu = time.perf_counter(), time.process_time()
     outcome = tune(
         cell.key,
-        model,
+        get_model(cell.model),
         context,
         CellData(X_train, y_train, X_val, y_val),
         metric=result.metric,
-        budget=spec.budget,
+        budget=spec.all_budgets[cell.budget],
         storage=storage_url(spec),
         on_trial=on_trial,
         worker=worker,
+        continues=cell.continues,
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     result.trials = outcome.trials
+    signal = learning_signal(
+        outcome.estimator,
+        X_val,
+        y_val,
+        y_train,
+        task=dataset.task,
+        metric=result.metric,
+        n_classes=dataset.n_classes,
+        n_trials=sum(t.state == "COMPLETE" for t in outcome.trials),
+        seed=cell.seed,
+    )
+    result.no_signal, result.dummy_validation_score = signal.no_signal, signal.dummy_score
+    result.measurements = {  # compute measured, not assumed
+        "tuning_wall_seconds": wall,
+        "tuning_cpu_seconds": cpu,
+        "fit_cpu_seconds": outcome.fit_cpu_seconds,
+        "n_threads": float(n_threads),
+    }
+    _test(spec, dataset, rows.test, outcome, result, resident_mb)
+
+
+def _dataset(cell: Cell) -> Dataset:
+    """The cell's dataset, refused if it changed since the suite was planned."""
+    dataset = load_dataset(cell.dataset_uri)
+    fault_point("cell_data")
+    if dataset.fingerprint != cell.fingerprint:
+        raise DataError(
+            f"{cell.dataset_uri} changed since the suite was planned; re-run `dlvsml run`"
+        )
+    return dataset
+
+
+def _test(
+    spec: ExperimentSpec,
+    dataset: Dataset,
+    test_rows: np.ndarray,
+    outcome: TuningOutcome,
+    result: CellResult,
+    resident_mb: float,
+) -> None:
+    """Score the best model once on the test split; record it with what the cell cost."""
+    X_test, y_test = dataset.take(test_rows)
     predictions = predict(outcome.estimator, X_test, dataset.task, dataset.n_classes)
     if not np.all(np.isfinite(predictions.y_pred.astype(float))):
         raise FloatingPointError("the best model predicts NaN or inf on the test split")
-    result.device = _device(outcome.estimator, cell.family, spec.device)
+    result.device = _device(outcome.estimator, result.cell.family, spec.device)
     price = spec.prices.gpu_hour if result.device.startswith("cuda") else spec.prices.cpu_hour
     result.validation_score = outcome.validation_score
     result.test_metrics = task_metrics(dataset.task, y_test, predictions, dataset.n_classes)
     result.best_params = outcome.params
-    result.measurements = {
+    result.measurements |= {
         "tuning_seconds": outcome.tuning_seconds,
         "fit_seconds": outcome.fit_seconds,
         "predict_seconds_per_1k": predictions.predict_seconds * 1000 / max(1, len(y_test)),
@@ -153,15 +170,16 @@ def _run(
         "cost_usd": outcome.tuning_seconds / 3600 * price,
         **_size(outcome.estimator),
         **_trial_counts(outcome.trials),
-        # Compute measured, not assumed: this run's tuning, the chosen model's own fit.
-        "tuning_wall_seconds": wall,
-        "tuning_cpu_seconds": cpu,
-        "fit_cpu_seconds": outcome.fit_cpu_seconds,
-        "n_threads": float(n_threads),
     }
     result.history = _history(outcome.estimator)
     if result.history:
         result.measurements["epochs_trained"] = float(len(result.history))
+    result.stopped_by = stopped_by(_attribute(outcome.estimator, "stopped_by_"))
+    n_iter_done = _attribute(outcome.estimator, "n_iter_done_")
+    if n_iter_done is None and result.history:
+        n_iter_done = len(result.history)
+    budget = spec.all_budgets[result.cell.budget]
+    result.measurements |= budget_flags(outcome.trials, budget, result.stopped_by, n_iter_done)
     result.y_test, result.y_pred = y_test, predictions.y_pred
     result.class_names = dataset.class_names
 

@@ -19,8 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from dlvsml.execute import CellResult
-from dlvsml.plan import Cell
+from dlvsml.records import Cell, CellResult
 
 
 class SuiteProgress:

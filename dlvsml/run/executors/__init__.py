@@ -10,9 +10,9 @@ Example::
     get_executor("processes")(spec, cells, ExecutorOptions(workers=2), recorder)
 """
 
-from dlvsml.executors import local as _local  # noqa: F401  (registers local and processes)
-from dlvsml.executors import ray as _ray  # noqa: F401  (registers ray; imports ray lazily)
-from dlvsml.executors._base import (
+from dlvsml.run.executors import local as _local  # noqa: F401  (registers local and processes)
+from dlvsml.run.executors import ray as _ray  # noqa: F401  (registers ray; imports ray lazily)
+from dlvsml.run.executors._base import (
     EXECUTORS,
     Executor,
     ExecutorOptions,

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dlvsml.errors import SpecError
-from dlvsml.execute import CellResult
-from dlvsml.plan import Cell
+from dlvsml.records import Cell, CellResult
 from dlvsml.spec import ExperimentSpec
 
 

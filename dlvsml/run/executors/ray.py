@@ -18,12 +18,13 @@ import time
 from typing import Any
 
 from dlvsml.errors import DlvsmlError, SpecError, TrackingError
-from dlvsml.execute import CellResult, Reporter, run_cell
-from dlvsml.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
-from dlvsml.executors.local import drain_events
-from dlvsml.plan import Cell
+from dlvsml.lifetime import tie_descendants
+from dlvsml.records import Cell, CellResult
+from dlvsml.run.cell import Reporter, run_cell
+from dlvsml.run.executors._base import ExecutorOptions, Recorder, failed_result, register_executor
+from dlvsml.run.executors.local import drain_events
 from dlvsml.spec import ExperimentSpec
-from dlvsml.tuning import storage_url
+from dlvsml.stores import storage_url
 
 TASK_RETRIES = 1  # a task lost with its worker or node runs once more (its study resumes)
 
@@ -116,6 +117,7 @@ def _connect(ray: Any, address: str | None) -> bool:
         return True
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token written to the home folder
     ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+    tie_descendants()  # Ray's agents outlive a SIGKILLed driver otherwise
     return True
 
 

@@ -2,7 +2,7 @@
 
 Resume is free: a cell's parent run is FINISHED only once it is fully recorded, so after a crash
 or Ctrl-C the same command does only what is missing (and an interrupted cell's Optuna study
-continues from its finished trials). An executor from `dlvsml.executors` runs the cells: in this
+continues from its finished trials). An executor from `dlvsml.run.executors` runs the cells: in this
 process (``workers=1``), in N spawned processes each capped at ``cores // N`` threads
 (``workers=N``), or as tasks on a Ray cluster (``executor="ray"``). Only this process writes to
 MLflow, whatever the executor.
@@ -20,14 +20,15 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from dlvsml.data import dataset_notes
 from dlvsml.errors import SpecError
-from dlvsml.execute import CellResult
-from dlvsml.executors import ExecutorOptions, get_executor
-from dlvsml.plan import Cell, plan_cells
-from dlvsml.progress import SuiteProgress
+from dlvsml.records import Cell, CellResult
+from dlvsml.run.executors import ExecutorOptions, get_executor
+from dlvsml.run.plan import plan_cells
+from dlvsml.run.progress import SuiteProgress
 from dlvsml.spec import ExperimentSpec
+from dlvsml.stores import open_storage, storage_url
 from dlvsml.tracking import Tracker, tracking_uri
-from dlvsml.tuning import open_storage, storage_url
 
 
 @dataclass
@@ -43,6 +44,8 @@ class RunSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    # What the data layer decided about the datasets (dropped columns, a count target's task).
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,7 +61,7 @@ def run_spec(
 ) -> RunSummary:
     """Run every cell of a spec not yet FINISHED in the tracker; never stops at a failing cell.
 
-    ``executor`` names one of `dlvsml.executors.EXECUTORS`; by default ``local``, or
+    ``executor`` names one of `dlvsml.run.executors.EXECUTORS`; by default ``local``, or
     ``processes`` when ``workers > 1``. ``options`` tunes it (``workers`` overrides its field).
     """
     if workers < 1:
@@ -78,17 +81,20 @@ def run_spec(
         planned=len(plan.cells) + len(plan.skipped),
         already_done=sum(cell.key in done for cell in plan.cells),
         skipped=[(s.cell.label, s.reason) for s in plan.skipped],
+        notes=dataset_notes(spec.datasets),
     )
     for skipped in plan.skipped:
         if skipped.cell.key not in done:
             tracker.record_skipped(skipped, spec)
     todo = [cell for cell in plan.cells if cell.key not in done]
-    execute = get_executor(executor or ("processes" if workers > 1 and len(todo) > 1 else "local"))
+    run_cells = get_executor(
+        executor or ("processes" if workers > 1 and len(todo) > 1 else "local")
+    )
     options = replace(options or ExecutorOptions(), workers=workers)
-    with SuiteProgress(len(todo), spec.budget.trials, enabled=progress) as display:
+    with SuiteProgress(len(todo), spec.all_budgets[-1].trials, enabled=progress) as display:
         recorder = _Recorder(spec, tracker, display)
         if todo:
-            execute(spec, todo, options, recorder)
+            run_cells(spec, todo, options, recorder)
     for result in recorder.results:
         if result.status == "finished":
             summary.finished.append(result.cell.label)
