@@ -81,6 +81,9 @@ class TrialRecord:
     seconds: float | None
     reason: str | None = None
     reused_from: str | None = None  # study (cell key) of a smaller budget it was copied from
+    # How the trial's model ended training (`dlvsml.models.time_budget.training_end`).
+    stopped_by: str | None = None
+    n_iter_done: int | None = None
 
 
 @dataclass
@@ -101,7 +104,7 @@ class CellResult:
     device: str = "cpu"
     indices: dict[str, str] = field(default_factory=dict)
     history: list[dict[str, Any]] | None = None
-    stopped_by: str | None = None  # converged | clock | cap | unknown (the chosen model)
+    stopped_by: str | None = None  # converged | clock | max_iter | unknown (the chosen model)
     y_test: np.ndarray | None = None
     y_pred: np.ndarray | None = None
     class_names: tuple[str, ...] | None = None

@@ -44,7 +44,7 @@ def _pipeline(
     steps = [("features", featuriser(params, ctx.modality, style, ctx.roles))]
     if kernel:
         steps.append(("kernel_scale", KernelScaler()))
-    return ModelPipeline([*steps, ("model", learner)])
+    return ModelPipeline([*steps, ("model", learner)], time_limit=ctx.time_limit)
 
 
 def _classifies(ctx: ModelContext) -> bool:

@@ -36,6 +36,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from dlvsml.models import time_budget
 from dlvsml.models.proba import ProbaPredictionsMixin
 
 ValidationData = tuple[Any, Any] | None
@@ -52,21 +53,58 @@ def fit_estimator(estimator: Any, X: Any, y: Any, validation_data: ValidationDat
     return estimator.fit(X, y)
 
 
+def _fit_last(final: Any, X: Any, y: Any, validation_data: ValidationData = None) -> None:
+    """Fit a pipeline's last step within the running clock (`dlvsml.models.time_budget`)."""
+    if time_budget.budgeted(final):
+        time_budget.fit_final(final, X, y)
+        return
+    fit_estimator(final, X, y, validation_data)
+    if not hasattr(final, "stopped_by_"):  # closed form (ridge); boosters say it themselves
+        time_budget.converged(final)
+
+
 class ModelPipeline(Pipeline):
-    """A `Pipeline` whose ``fit`` forwards a transformed validation split to its final step."""
+    """A `Pipeline` whose ``fit`` forwards a transformed validation split to its final step and
+    keeps the whole fit within ``time_limit`` seconds (see `dlvsml.models.time_budget`)."""
+
+    def __init__(
+        self,
+        steps: list[tuple[str, Any]],
+        *,
+        time_limit: float | None = None,
+        transform_input: list[str] | None = None,
+        memory: Any = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
+        self.time_limit = time_limit
 
     def fit(
         self, X: Any, y: Any = None, validation_data: ValidationData = None, **params: Any
     ) -> ModelPipeline:
         final = self.steps[-1][1]
-        if validation_data is None or not _accepts_validation(final):
-            return super().fit(X, y, **params)
-        X_val, y_val = validation_data
-        for _, step in self.steps[:-1]:
-            X = step.fit_transform(X, y)
-            X_val = step.transform(X_val)
-        final.fit(X, y, validation_data=(X_val, y_val))
+        validates = validation_data is not None and _accepts_validation(final)
+        if params or not (validates or time_budget.budgeted(final)):
+            with time_budget.fit_clock(self.time_limit):
+                return super().fit(X, y, **params)
+        X_val, y_val = validation_data if validates else (None, None)
+        with time_budget.fit_clock(self.time_limit):
+            for _, step in self.steps[:-1]:
+                if step is not None and step != "passthrough":
+                    X = step.fit_transform(X, y)
+                    X_val = None if X_val is None else step.transform(X_val)
+            _fit_last(final, X, y, (X_val, y_val) if validates else None)
         return self
+
+    @property
+    def stopped_by_(self) -> str | None:
+        """How the final step's training ended (converged, clock or max_iter)."""
+        return time_budget.training_end(self)[0]
+
+    @property
+    def n_iter_done_(self) -> int | None:
+        """Rounds, trees or iterations the final step trained."""
+        return time_budget.training_end(self)[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -134,24 +172,41 @@ class FeatureMemo:
             fitted = fit_estimator(pipeline, X, y, validation_data)
             self.fit_seconds = time.perf_counter() - start
             return fitted
+        with time_budget.fit_clock(pipeline.time_limit) as clock:
+            return self._fit_final(clock, key, pipeline, X, y, validation_data)
+
+    def _fit_final(
+        self,
+        clock: time_budget.Clock,
+        key: str,
+        pipeline: ModelPipeline,
+        X: Any,
+        y: Any,
+        validation_data: ValidationData,
+    ) -> ModelPipeline:
+        final = pipeline.steps[-1][1]
         X_val, y_val = validation_data if validation_data is not None else (None, None)
         data = (X, y, X_val, y_val)
         if list(map(id, data)) != list(map(id, self._data)):  # held, so no id is reused
             self._entries.clear()  # another cell's data: nothing kept applies
             self._data = data
         entry = self._entries.get(key)
+        validates = validation_data is not None and _accepts_validation(final)
         if entry is None:
             self.misses += 1
             entry = self._featurise(key, pipeline.steps[:-1], X, y, X_val)
         else:
             self.hits += 1
             self._entries.move_to_end(key)
+            # Served from the memo, charged at its cold cost: a trial that could not reuse it
+            # would have spent that time (the validation rows: to early-stop or to be scored).
+            clock.charge({f"features:{key}": entry.seconds + entry.val_seconds})
         start, seconds = time.perf_counter(), entry.seconds
-        if validation_data is not None and _accepts_validation(final):
-            final.fit(entry.X, y, validation_data=(entry.X_val, y_val))
+        if validates:
+            _fit_last(final, entry.X, y, (entry.X_val, y_val))
             seconds += entry.val_seconds  # a plain fit transforms X_val only for such steps
         else:
-            final.fit(entry.X, y)
+            _fit_last(final, entry.X, y)
         self.fit_seconds = seconds + time.perf_counter() - start
         pipeline.steps = [*entry.steps, pipeline.steps[-1]]
         return pipeline
@@ -273,7 +328,9 @@ class _EarlyStopping(BaseEstimator):
             raise ValueError(f"a booster needs at least 2 samples, got {X.shape[0]} sample")
         booster = clone(self.estimator)
         fit_args = _EARLY_STOPPING[library](booster, eval_set, self.early_stopping_rounds)
-        self.estimator_ = booster.fit(X, y, **fit_args)
+        clock = time_budget.BoosterClock(time_budget.current_clock())
+        self.estimator_ = booster.fit(X, y, **clock.attach(library, booster, fit_args))
+        self.stopped_by_, self.n_iter_done_ = clock.end(library, booster)
         self.n_features_in_ = X.shape[1]
 
     def predict(self, X: Any) -> np.ndarray:

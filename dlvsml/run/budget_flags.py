@@ -19,7 +19,7 @@ from typing import Any
 from dlvsml.records import TrialRecord
 from dlvsml.spec import Budget
 
-STOPPED_BY = ("converged", "clock", "cap", "unknown")
+STOPPED_BY = ("converged", "clock", "max_iter", "unknown")
 
 
 def stopped_by(value: Any) -> str:

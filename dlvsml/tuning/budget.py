@@ -60,8 +60,8 @@ class Ledger:
         if self.budget.trials is not None:
             trials_left = self.budget.trials - sum(t.state in TAKEN for t in trials)
         if self.budget.seconds is not None:
-            spent = sum(
-                t.duration.total_seconds()
+            spent = sum(  # cached featurisation counts at its cold cost (`time_budget.Clock`)
+                t.duration.total_seconds() + t.user_attrs.get("charged_seconds", 0.0)
                 for t in trials
                 if t.state in COUNTED and t.duration is not None
             )

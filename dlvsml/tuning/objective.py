@@ -20,8 +20,12 @@ from dlvsml.faults import fault_point
 from dlvsml.metrics import direction, predict, score
 from dlvsml.models import ModelContext, ModelSpec
 from dlvsml.models.pipeline import FeatureMemo
+from dlvsml.models.time_budget import BudgetExceeded, Clock, fit_clock, training_end
 from dlvsml.records import CellData
 from dlvsml.tuning.budget import Ledger
+
+# A trial is not started with less than this share of the budget's seconds left.
+MIN_TRIAL_SHARE = 0.05
 
 
 class TrialFailed(Exception):
@@ -43,8 +47,11 @@ class Objective:
         self.model, self.context, self.data, self.metric = model, context, data, metric
         self.ledger = ledger
         self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.budget_seconds = seconds
+        self.refused = False  # a model refused the time left (`BudgetExceeded`)
         self.maximise = direction(metric) == "maximize"
-        self.best: tuple[int, float, Any, float] | None = None  # number, score, model, seconds
+        # number, score, model, fit seconds, CPU seconds
+        self.best: tuple[int, float, Any, float, float] | None = None
         self.features = FeatureMemo()  # featurisers fitted on this cell's data, by parameters
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -61,19 +68,51 @@ class Objective:
         error: Exception | None = None
         for _ in range(2):
             try:
-                estimator, fit_seconds, value = self.fit_and_score(params, context)
+                with fit_clock(self._time_left(), len(self.data.y_val)) as clock:
+                    cpu = time.process_time()
+                    estimator, fit_seconds, value = self.fit_and_score(params, context)
+                    cpu = time.process_time() - cpu
                 break
             except optuna.TrialPruned:
                 raise
+            except BudgetExceeded as exc:  # no model fits the time left: the study is over
+                trial.set_user_attr("longest_step_seconds", clock.longest_step)
+                self.refused = True
+                trial.study.stop()
+                raise _failed(trial, exc) from exc
             except Exception as exc:  # any model failure: retried once, then recorded
                 error = exc
         else:
             raise _failed(trial, error) from error
         fault_point("trial_fitted")
         trial.set_user_attr("fit_seconds", fit_seconds)
+        self._account(trial, estimator, clock, cpu)
         if self.best is None or self._better(value, self.best[1]):
-            self.best = (trial.number, value, estimator, fit_seconds)
+            self.best = (trial.number, value, estimator, fit_seconds, cpu)
         return value
+
+    def _account(self, trial: optuna.Trial, estimator: Any, clock: Clock, cpu: float) -> None:
+        """Record how the trial's training ended and what it cost; cached featurisation's
+        charged seconds count toward the cell's budget like seconds spent."""
+        stopped_by, n_iter_done = training_end(estimator)
+        trial.set_user_attr("stopped_by", stopped_by)
+        trial.set_user_attr("n_iter_done", n_iter_done)
+        trial.set_user_attr("cpu_seconds", cpu)
+        trial.set_user_attr("charged_seconds", clock.charged)
+        trial.set_user_attr("longest_step_seconds", clock.longest_step)
+        if self.deadline is not None:
+            self.deadline -= clock.charged
+        if self.time_is_up():
+            trial.study.stop()
+
+    def time_is_up(self) -> bool:
+        """Whether a model refused the time left, or too little is left for another trial
+        (`MIN_TRIAL_SHARE` of the budget: a trial takes at least one round or epoch)."""
+        if self.refused:
+            return True
+        if self.deadline is None or not self.budget_seconds:
+            return False
+        return self.deadline - time.monotonic() < MIN_TRIAL_SHARE * self.budget_seconds
 
     def fit_and_score(
         self, params: Mapping[str, Any], context: ModelContext
@@ -96,7 +135,8 @@ class Objective:
         return value > than if self.maximise else value < than
 
     def _time_left(self) -> float | None:
-        return None if self.deadline is None else max(1.0, self.deadline - time.monotonic())
+        # A trial started with little time left still gets to fit one step (round, epoch).
+        return None if self.deadline is None else max(0.01, self.deadline - time.monotonic())
 
 
 def _failed(trial: optuna.Trial, error: Exception) -> TrialFailed:

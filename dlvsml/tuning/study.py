@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,7 @@ class TuningOutcome:
     tuning_seconds: float
     trials: list[TrialRecord]
     metric: str
+    fit_cpu_seconds: float = 0.0  # process CPU seconds of the best model's fit and scoring
 
 
 def tune(
@@ -135,7 +137,8 @@ def _run_trials(
     while True:
         balance = ledger.read(study)
         retries = balance.in_state(TrialState.WAITING)
-        if not balance.exhausted and (retries or not ledger.attempts_spent):
+        left = not balance.exhausted and not objective.time_is_up()
+        if left and (retries or not ledger.attempts_spent):
             study.optimize(
                 objective, timeout=balance.seconds_left, catch=(TrialFailed,), callbacks=callbacks
             )
@@ -183,10 +186,12 @@ def _outcome(study: optuna.Study, objective: Objective, metric: str) -> TuningOu
         raise TuningFailed(f"no trial completed ({reasons})", records)
     best = study.best_trial
     if objective.best is not None and objective.best[0] == best.number:
-        _, value, estimator, fit_seconds = objective.best
+        _, value, estimator, fit_seconds, fit_cpu_seconds = objective.best
     else:  # the best trial ran before an interruption: refit it from its params
         params = objective.model.search_space(FixedTrial(best.params), objective.context)
+        fit_cpu_seconds = time.process_time()
         estimator, fit_seconds, value = objective.fit_and_score(params, objective.context)
+        fit_cpu_seconds = time.process_time() - fit_cpu_seconds
     return TuningOutcome(
         estimator=estimator,
         params=best.user_attrs.get("params", dict(best.params)),
@@ -195,6 +200,7 @@ def _outcome(study: optuna.Study, objective: Objective, metric: str) -> TuningOu
         tuning_seconds=sum(r.seconds or 0.0 for r in records),
         trials=records,
         metric=metric,
+        fit_cpu_seconds=fit_cpu_seconds,
     )
 
 
@@ -208,6 +214,8 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         seconds=seconds,
         reason=trial.user_attrs.get("fail_reason"),
         reused_from=trial.user_attrs.get("reused_from"),
+        stopped_by=trial.user_attrs.get("stopped_by"),
+        n_iter_done=trial.user_attrs.get("n_iter_done"),
     )
 
 

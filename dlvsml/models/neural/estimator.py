@@ -264,6 +264,7 @@ class NeuralEstimator(BaseEstimator):
         self.n_train_, self.n_val_ = len(train), len(val) if val is not None else 0
         self.n_epochs_ = len(state.history)
         self.stop_reason_ = state.stop_reason
+        self.stopped_by_, self.n_iter_done_ = state.stopped_by, self.n_epochs_
         self.n_parameters_ = sum(p.numel() for p in self.module_.parameters())
         return self
 

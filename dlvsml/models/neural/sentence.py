@@ -1,7 +1,8 @@
 """Transfer learning for text: frozen sentence embeddings plus a small trained MLP head.
 
 The encoder (default all-MiniLM-L6-v2, Reimers & Gurevych 2019) is never fine-tuned, so its
-embeddings are computed once per text and cached (`embedding_cache`). The head's search space
+embeddings are computed once per text and cached (`embedding_cache`); the budget still pays
+their cold cost. The head's search space
 follows the tabular MLP (Grinsztajn 2022), shallower because the inputs are already features.
 """
 
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 from dlvsml.models.neural.embedding_cache import DEFAULT_ENCODER, embed_texts
 from dlvsml.models.neural.estimator import NeuralEstimator, check_texts
 from dlvsml.models.neural.tabular_nets import MLP
+from dlvsml.models.time_budget import fit_clock
 
 
 class SentenceEmbeddingNet(NeuralEstimator):
@@ -53,6 +55,12 @@ class SentenceEmbeddingNet(NeuralEstimator):
 
     def _check_X(self, X: Any, reset: bool) -> np.ndarray:
         return check_texts(self, X, reset)
+
+    def fit(self, X: Any, y: Any, validation_data: tuple[Any, Any] | None = None):
+        """Fit the head; embedding the texts counts against ``time_limit`` (at its cold cost
+        when the cache serves them), as featurisation does for every model."""
+        with fit_clock(self.time_limit):
+            return super().fit(X, y, validation_data)
 
     def _fit_features(self, X: np.ndarray) -> None:
         # Embeds (and caches) the training texts; the net's input width is the encoder's.

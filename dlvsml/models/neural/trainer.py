@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from dlvsml.errors import ModelError
 from dlvsml.models.neural.device import autocast_dtype
+from dlvsml.models.time_budget import current_clock
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 ScoreFn = Callable[[Tensor, Tensor], float]  # higher is better
@@ -80,6 +81,15 @@ class TrainState:
     stop: bool = False
     stop_reason: str = "max_epochs"
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def stopped_by(self) -> str:
+        """The stop reason in `dlvsml.models.time_budget`'s terms: converged, clock, max_iter."""
+        return STOPPED_BY.get(self.stop_reason, self.stop_reason)
+
+
+# Why training stopped, by callback, as every model says it (`time_budget.training_end`).
+STOPPED_BY = {"early_stopping": "converged", "time_limit": "clock", "max_epochs": "max_iter"}
 
 
 class Callback:
@@ -161,14 +171,22 @@ class OptunaPruning(Callback):
 
 
 class TimeBudget(Callback):
-    """Stop when the next epoch would overrun ``seconds`` of training."""
+    """Stop when the next epoch would overrun ``seconds`` of training, or the clock of the fit
+    already running (`dlvsml.models.time_budget`: a trial, featurisation included)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
+    def on_train_begin(self, state: TrainState) -> None:
+        running = current_clock()
+        self.clock = running if running is not None and running.limit is not None else None
+
     def on_epoch_end(self, state: TrainState, record: dict[str, Any]) -> None:
-        elapsed = time.perf_counter() - state.started
-        if elapsed + record["seconds"] > self.seconds:
+        left = self.seconds - (time.perf_counter() - state.started)
+        if self.clock is not None:
+            self.clock.step(record["seconds"])
+            left = min(left, self.clock.left())
+        if record["seconds"] > left:
             state.stop, state.stop_reason = True, "time_limit"
 
 
@@ -229,6 +247,9 @@ class Trainer:
     ) -> None:
         self.module, self.loss_fn, self.score_fn = module.to(device), loss_fn, score_fn
         self.config, self.device, self.callbacks = config, device, list(callbacks)
+        clock, timed = current_clock(), any(isinstance(c, TimeBudget) for c in self.callbacks)
+        if clock is not None and clock.limit is not None and not timed:  # a trial's clock
+            self.callbacks.append(TimeBudget(math.inf))
         self.train_transform = train_transform
         self.amp_dtype = autocast_dtype(device)
         scaler_on = self.amp_dtype == torch.float16
