@@ -17,7 +17,7 @@ run: install
 	$(BIN)/dlvsml run experiments/quick.yaml
 
 test: install
-	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 tests
 
 lint: install
 	$(BIN)/ruff check dlvsml tests benchmarks

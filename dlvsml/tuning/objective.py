@@ -110,6 +110,8 @@ class Objective:
         (`MIN_TRIAL_SHARE` of the budget: a trial takes at least one round or epoch)."""
         if self.refused:
             return True
+        if self.best is None:  # every cell gets one trial to produce a model, however short
+            return False
         if self.deadline is None or not self.budget_seconds:
             return False
         return self.deadline - time.monotonic() < MIN_TRIAL_SHARE * self.budget_seconds

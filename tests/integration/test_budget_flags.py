@@ -29,25 +29,36 @@ def _spec(name: str, **fields: object) -> dict:
         "name": name,
         "datasets": ["builtin:breast_cancer"],
         "train_sizes": [100],
-        "models": ["linear"],
-        **fields,
+        **{"models": ["linear"], **fields},
     }
 
 
 @pytest.mark.parametrize(
-    ("budget", "completed", "bound"),
+    ("model", "budget", "completed", "bound", "ends"),
     [
-        ({"trials": 4, "seconds": 0.001}, 1, True),  # one trial of four: the seconds ran out
-        ({"trials": 2, "seconds": 600}, 2, False),  # generous: converged, all trials run
+        # A booster stops between rounds when the clock runs out and keeps what it has: one
+        # trial of four completes, stopped by the clock, and the study ends there.
+        ("lightgbm", {"trials": 4, "seconds": 0.001}, 1, True, {"clock"}),
+        # Generous: all trials run, and the solver converges.
+        ("linear", {"trials": 2, "seconds": 600}, 2, False, {"converged"}),
     ],
 )
-def test_budget_bound_flags(workdir: Path, budget: dict, completed: int, bound: bool) -> None:
-    spec = parse_spec(_spec("flags", budget=budget))
+def test_budget_bound_flags(
+    workdir: Path, model: str, budget: dict, completed: int, bound: bool, ends: set
+) -> None:
+    spec = parse_spec(_spec("flags", budget=budget, models=[model]))
     assert run_spec(spec, progress=False).failed == []
     row = results_frame("flags").iloc[0]
     assert (row["trials_completed"], row["trials_planned"]) == (completed, budget["trials"])
     assert bool(row["budget_bound"]) is bound
-    assert row["stopped_by"] in {"converged", "unknown"}  # "unknown" until models report it
+    assert row["stopped_by"] in ends
+
+
+def test_a_model_that_cannot_fit_the_budget_is_refused_with_the_reason(workdir: Path) -> None:
+    spec = parse_spec(_spec("refused", budget={"trials": 4, "seconds": 0.001}))
+    failed = run_spec(spec, progress=False).failed
+    assert len(failed) == 1 and "BudgetExceeded" in failed[0][1], failed
+    assert "raise budget.seconds" in failed[0][1]
 
 
 def test_larger_budget_continues_the_smaller_study(workdir: Path) -> None:

@@ -23,7 +23,7 @@ result = dlvsml.compare(
     (list(reviews.X[:120]), reviews.y[:120]),
     train_sizes=[60],
     models=["sentence_embeddings"],
-    budget={"trials": 1, "seconds": 10},
+    budget={"trials": 1, "seconds": 120},
     progress=False,
     tracking_uri=f"sqlite:///{stores}/mlflow.db",
     optuna_storage=f"sqlite:///{stores}/optuna.db",

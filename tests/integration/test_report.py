@@ -64,7 +64,7 @@ def test_report_without_runs_says_what_to_do(tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_report_first_screen_shows_claims_and_a_learning_curve(suite: Path) -> None:
+def test_report_first_screen_shows_the_verdicts_claims_and_a_learning_curve(suite: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     page = suite / "reports" / SUITE_NAME / "index.html"
@@ -86,6 +86,12 @@ def test_report_first_screen_shows_claims_and_a_learning_curve(suite: Path) -> N
     ).stdout  # fmt: skip
     print(f"report screenshot: {shot}")
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    # The answer comes first: the verdict table, one row per dataset, before anything else.
+    table_at = dom.index('<table class="verdicts">')
+    table = dom[table_at : dom.index("</table>", table_at)]
+    assert table.count('<tr class="winner-') == 2, table  # breast_cancer and wine
+    assert "breast_cancer" in table and "wine" in table
+    assert table_at < dom.index("<nav")
     claims_at = dom.index("Claims put to the test")
     figure_at = dom.index("data:image/png;base64,")
     assert claims_at < 20_000 and figure_at < dom.index("Learning curves", claims_at)

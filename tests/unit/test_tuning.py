@@ -102,7 +102,7 @@ def test_the_seconds_budget_alone_stops_the_study(tmp_path: Path, data) -> None:
     assert 2 <= len(seconds) < 200
     # A trial starts only while counted seconds are left (and at least 5 % of them, so a trial
     # can fit a step), and the study uses most of them before it stops.
-    assert 0.5 <= sum(seconds) and sum(seconds[:-1]) < 1.0
+    assert sum(seconds) >= 0.5 and sum(seconds[:-1]) < 1.0
 
 
 def test_a_failing_trial_is_retried_once(tmp_path: Path, data) -> None:

@@ -157,8 +157,9 @@ def _embed(
         if rest and per_text * rest > clock.left():
             raise BudgetExceeded(
                 f"embedding {len(items):,} texts with {encoder} takes ~"
-                f"{per_text * len(items):.0f} s ({per_text * 1000:.0f} ms each), past the time "
-                f"budget of {clock.limit:g} s; raise budget.seconds or use a smaller train size"
+                f"{per_text * len(items):.0f} s ({per_text * 1000:.0f} ms each), more than the "
+                f"{max(0.0, clock.left()):.1f} s left of the time budget ({clock.limit:.3g} s); "
+                "raise budget.seconds or use a smaller train size"
             )
 
 
