@@ -41,6 +41,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks._common import RESULTS, Result, write
+from dlvsml.lifetime import still_running
 
 SPEC = """\
 name: chaos
@@ -205,10 +206,10 @@ def _kill_later(
 def _check_gone(tree: list[psutil.Process], report: Chaos) -> None:
     """Every process of ``tree`` must end within `LEFTOVER_SECONDS` (the driver has ended)."""
     ended = time.monotonic()
-    while time.monotonic() - ended < LEFTOVER_SECONDS and _alive(tree):
+    while time.monotonic() - ended < LEFTOVER_SECONDS and still_running(tree):
         time.sleep(0.1)
     report.longest_cleanup = max(report.longest_cleanup, time.monotonic() - ended)
-    left = _alive(tree)
+    left = still_running(tree)
     if left:
         names = [f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in left]
         report.problems.append(f"run {report.runs}: left alive after the kill: {names}")
@@ -226,17 +227,6 @@ def _trial_owner(folder: Path, driver: int) -> int | None:
         return None
     candidates = [pid for pid in owners if pid in children]
     return candidates[0] if candidates else None
-
-
-def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
-    alive = []
-    for process in processes:
-        try:
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                alive.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def _kill_tree(process: psutil.Process) -> None:

@@ -96,6 +96,16 @@ def _exit_after(sentinel: int) -> None:
     os._exit(1)
 
 
+def still_running(processes: Sequence[psutil.Process]) -> list[psutil.Process]:
+    """The processes of ``processes`` that have not ended (zombies count as ended)."""
+    alive = []
+    for process in processes:
+        with suppress(psutil.NoSuchProcess):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+    return alive
+
+
 def end_processes(processes: Sequence[psutil.Process], timeout: float = _STOP_SECONDS) -> None:
     """SIGTERM, then SIGKILL for those still alive after ``timeout`` seconds."""
     for process in processes:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,19 +71,24 @@ SUITE_CELLS = 24
 def finished_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished two-dataset, two-family, two-seed suite in its own folder (its MLflow and
     Optuna stores inside), run once for every test that reads real results."""
+    folder = tmp_path_factory.mktemp(SUITE_NAME)
+    (folder / "spec.yaml").write_text(SUITE_SPEC)
+    summary = run_spec_in(folder)
+    assert summary.failed == [] and len(summary.finished) == SUITE_CELLS
+    return folder
+
+
+def run_spec_in(folder: Path, spec_file: str = "spec.yaml") -> Any:
+    """Run ``folder/spec_file`` in ``folder`` (its stores land there); the `RunSummary`."""
     from dlvsml.run.suite import run_spec
     from dlvsml.spec import load_spec
 
-    folder = tmp_path_factory.mktemp(SUITE_NAME)
-    (folder / "spec.yaml").write_text(SUITE_SPEC)
     before = os.getcwd()
     os.chdir(folder)
     try:
-        summary = run_spec(load_spec("spec.yaml"), progress=False)
+        return run_spec(load_spec(spec_file), progress=False)
     finally:
         os.chdir(before)
-    assert summary.failed == [] and len(summary.finished) == SUITE_CELLS
-    return folder
 
 
 @pytest.fixture

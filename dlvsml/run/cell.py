@@ -86,13 +86,7 @@ def _run(
     result.indices = rows.digests()
     X_train, y_train = dataset.take(rows.train)
     X_val, y_val = dataset.take(rows.validation)
-    context = ModelContext.for_dataset(
-        dataset,
-        seed=cell.seed,
-        device=spec.device,
-        n_threads=n_threads,
-        train_size=cell.train_size,
-    )
+    context = cell_context(cell, spec, dataset, n_threads)
     result.metric = resolve_metric(spec.metric, dataset.task)
     on_trial = None if report is None else (lambda n, best: report(("trial", cell.key, n, best)))
     resident_mb = reset_peak_memory()
@@ -130,6 +124,19 @@ def _run(
         "n_threads": float(n_threads),
     }
     _test(spec, dataset, rows.test, outcome, result, resident_mb)
+
+
+def cell_context(
+    cell: Cell, spec: ExperimentSpec, dataset: Dataset, n_threads: int
+) -> ModelContext:
+    """What the cell's models are built for: its dataset, seed, size, device and threads."""
+    return ModelContext.for_dataset(
+        dataset,
+        seed=cell.seed,
+        device=spec.device,
+        n_threads=n_threads,
+        train_size=cell.train_size,
+    )
 
 
 def _dataset(cell: Cell) -> Dataset:

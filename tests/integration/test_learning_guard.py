@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_spec_in
 
 SPEC = """\
 name: guard
@@ -27,9 +26,6 @@ budget: {{trials: 3, seconds: 20}}
 @pytest.fixture(scope="module")
 def guarded_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """breast_cancer's features twice: with its real target, and with that target permuted."""
-    from dlvsml.run.suite import run_spec
-    from dlvsml.spec import load_spec
-
     folder = tmp_path_factory.mktemp("guard")
     features, target = load_breast_cancer(return_X_y=True, as_frame=True)
     real = features.assign(label=target.to_numpy())
@@ -38,13 +34,7 @@ def guarded_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     noise.to_csv(folder / "noise.csv", index=False)
     files = ", ".join(f"'file:{folder / n}.csv?target=label'" for n in ("real", "noise"))
     (folder / "spec.yaml").write_text(SPEC.format(files=files))
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        summary = run_spec(load_spec("spec.yaml"), progress=False)
-    finally:
-        os.chdir(before)
-    assert summary.failed == []
+    assert run_spec_in(folder).failed == []
     return folder
 
 

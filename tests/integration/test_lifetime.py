@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from dlvsml.lifetime import still_running
 from tests.conftest import dlvsml_exe
 
 SPEC = """\
@@ -42,25 +43,14 @@ def _running_trials(store: Path) -> int:
         return 0
 
 
-def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
-    alive = []
-    for process in processes:
-        try:
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                alive.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
 def _gone_after_kill(victim: int, tree: list[psutil.Process]) -> list[str]:
     """SIGKILL ``victim``; the processes of ``tree`` still alive `GONE_WITHIN` seconds later
     (their command lines; they are killed then)."""
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + GONE_WITHIN
-    while _alive(tree) and time.monotonic() < deadline:
+    while still_running(tree) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = _alive(tree)
+    left = still_running(tree)
     names = [" ".join(process.cmdline())[:100] for process in left]
     for process in left:  # leave the machine clean for the next test, then fail
         process.kill()

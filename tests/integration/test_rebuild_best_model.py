@@ -17,7 +17,8 @@ import pytest
 from dlvsml.data import load_dataset
 from dlvsml.data.splits import cell_rows
 from dlvsml.metrics import predict, score
-from dlvsml.models import ModelContext, fit_estimator, get_model
+from dlvsml.models import fit_estimator, get_model
+from dlvsml.run.cell import cell_context
 from dlvsml.run.plan import plan_cells
 from dlvsml.run.resources import limit_threads, threads_per_worker
 from dlvsml.run.suite import run_spec
@@ -52,13 +53,7 @@ def test_logged_best_params_rebuild_each_familys_model(tmp_path: Path, monkeypat
         indices = cell_rows(dataset.y, dataset.task, cell.train_size, cell.seed, spec.split)
         X_train, y_train = dataset.take(indices.train)
         X_val, y_val = dataset.take(indices.validation)
-        context = ModelContext.for_dataset(
-            dataset,
-            seed=cell.seed,
-            device=spec.device,
-            n_threads=n_threads,
-            train_size=cell.train_size,
-        )
+        context = cell_context(cell, spec, dataset, n_threads)
         model = get_model(cell.model)
         rebuilt = model.build(model.defaults, context).set_params(**best)
         fit_estimator(rebuilt, X_train, y_train, (X_val, y_val))
